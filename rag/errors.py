@@ -1,0 +1,43 @@
+"""The project's exception tree. Every message names the fix.
+
+    RagError
+    ├── ConfigError        a setting is wrong or a component is not installed
+    ├── InputError         a file cannot be read or parsed (names the file and the line)
+    ├── StoreError         the vector store is unreachable or inconsistent
+    └── IndexEmpty         nothing is indexed yet
+
+Code below the CLI raises these; the CLI prints them as one line and exits non-zero, so a user
+never sees a traceback for their own mistake.
+"""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base class: anything the user can fix, with a message that says how."""
+
+
+class ConfigError(RagError):
+    """A setting is invalid, or a component it names is not installed."""
+
+
+class InputError(RagError):
+    """A file could not be read or parsed.
+
+    `path` and `line` (1-based, optional) say where; the message says why and what to do.
+    """
+
+    def __init__(self, path: str, reason: str, *, line: int | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        self.reason = reason
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {reason}")
+
+
+class StoreError(RagError):
+    """The vector store could not be opened, reached or written."""
+
+
+class IndexEmpty(RagError):
+    """Nothing is indexed in the data directory yet."""

@@ -1,0 +1,131 @@
+"""The paper record: the one value every parser produces and every later stage reads.
+
+A `Record` is what the collection knows about one paper. Parsers build them from pages and
+files; `rag.dedupe` merges records that describe the same paper; `rag.chunking` turns them into
+chunks. This module defines the type and its identity rules only: it does not parse or store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+
+ARXIV_ID_RE = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\d])")
+OLD_ARXIV_ID_RE = re.compile(r"\b([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?\b")
+
+
+@dataclass(slots=True)
+class Source:
+    """Where a record came from: a file, the 1-based line it starts on, and the parser used.
+
+    `truncated` is True when this source's abstract stops mid-text (a cut page), so a reader
+    knows the abstract may be incomplete.
+    """
+
+    file: str
+    line: int | None = None
+    layout: str = ""
+    truncated: bool = False
+
+
+@dataclass(slots=True)
+class Record:
+    """One paper. Fields a page does not show stay empty: nothing is invented."""
+
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    authors_complete: bool = True
+    date: str | None = None  # ISO YYYY-MM-DD, or YYYY when that is all the page gives
+    venue: str | None = None
+    categories: list[str] = field(default_factory=list)
+    affiliations: list[str] = field(default_factory=list)
+    arxiv_id: str | None = None
+    abstract: str | None = None
+    sources: list[Source] = field(default_factory=list)
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            self.id = record_id(self.arxiv_id, self.title, self.abstract)
+
+    @property
+    def year(self) -> int | None:
+        return int(self.date[:4]) if self.date and self.date[:4].isdigit() else None
+
+    @property
+    def truncated(self) -> bool:
+        """True when every source that gave the abstract cut it short."""
+        return bool(self.sources) and all(s.truncated for s in self.sources)
+
+    def to_dict(self) -> dict:
+        """The record as plain JSON-ready data, with exactly the public fields."""
+        d = asdict(self)
+        return {
+            "id": d["id"],
+            "title": d["title"],
+            "authors": d["authors"],
+            "authors_complete": d["authors_complete"],
+            "date": d["date"],
+            "venue": d["venue"],
+            "categories": d["categories"],
+            "affiliations": d["affiliations"],
+            "arxiv_id": d["arxiv_id"],
+            "abstract": d["abstract"],
+            "sources": d["sources"],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Record:
+        sources = [Source(**s) for s in d.get("sources", [])]
+        fields = {k: d.get(k) for k in RECORD_FIELDS if k not in ("sources",)}
+        fields["authors"] = fields["authors"] or []
+        fields["categories"] = fields["categories"] or []
+        fields["affiliations"] = fields["affiliations"] or []
+        if fields["authors_complete"] is None:
+            fields["authors_complete"] = True
+        return cls(sources=sources, **fields)
+
+
+RECORD_FIELDS = (
+    "id",
+    "title",
+    "authors",
+    "authors_complete",
+    "date",
+    "venue",
+    "categories",
+    "affiliations",
+    "arxiv_id",
+    "abstract",
+    "sources",
+)
+
+
+def normalise_text(text: str) -> str:
+    """Lowercase, accents folded, punctuation dropped, whitespace collapsed: for matching only."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = re.sub(r"[^\w\s]", " ", text.lower())
+    return " ".join(text.split())
+
+
+def record_id(arxiv_id: str | None, title: str | None, abstract: str | None) -> str:
+    """arXiv id where known, else a hash of the normalised title, else of the abstract."""
+    if arxiv_id:
+        return arxiv_id
+    basis = normalise_text(title or "") or normalise_text(abstract or "")
+    if not basis:
+        return ""
+    prefix = "t" if title and normalise_text(title) else "a"
+    return prefix + hashlib.sha256(basis.encode()).hexdigest()[:15]
+
+
+def find_arxiv_id(text: str) -> str | None:
+    """The first arXiv id (new or old style) in `text`, without its version suffix."""
+    m = ARXIV_ID_RE.search(text)
+    if m:
+        return m.group(1)
+    m = OLD_ARXIV_ID_RE.search(text)
+    return m.group(1) if m else None
