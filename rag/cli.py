@@ -133,14 +133,14 @@ def ingest(paths: tuple[str, ...], as_json: bool) -> None:
 
 def _print_ingest_report(report, settings) -> None:
     skipped = len({e.path for e in report.files_skipped})
-    click.echo(f"files read: {report.files_read} ({report.files_unchanged} unchanged, {skipped} skipped)")
-    click.echo(f"records: {report.records} parsed, {report.duplicates_merged} duplicates merged, "
-               f"{report.papers} papers in the store")
+    click.echo(f"files: {report.files_read} read, {report.files_unchanged} unchanged, {skipped} skipped")
+    click.echo(f"records: {report.records} parsed; {report.papers} papers in the store "
+               f"({report.duplicates_merged} duplicates merged)")
     click.echo(f"chunks: {report.chunks_added} added, {report.chunks_updated} updated, "
                f"{report.chunks_unchanged} unchanged, {report.chunks_deleted} deleted "
                f"({report.embedded} embedded)")
-    click.echo(f"store: {settings.chroma_dir if not settings.chroma_host else settings.chroma_host} "
-               f"in {report.seconds:.1f}s")
+    where = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else settings.chroma_dir
+    click.echo(f"done in {report.seconds:.1f}s; store: {where}")
 
 
 @main.command()
