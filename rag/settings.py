@@ -9,8 +9,9 @@ the embedding cache. Nothing else is written anywhere.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +46,38 @@ class Settings(BaseSettings):
     max_page_mb: float = Field(
         10.0, gt=0, description="Largest scraped page accepted, in MB (JSON/CSV/BibTeX files are not limited)."
     )
+
+    top_k: int = Field(5, ge=1, le=50, description="Papers retrieved and given to the model as numbered sources.")
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field(
+        "hybrid", description="hybrid = dense (Chroma) and BM25 fused by reciprocal rank; or one of them alone."
+    )
+    candidates: int = Field(50, ge=5, le=1000, description="Candidates each retriever returns before fusion.")
+    rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal-rank-fusion constant (higher = flatter fusion).")
+    min_evidence: float = Field(
+        0.30, ge=-1.0, le=1.0,
+        description="Abstain when the best passage's cosine similarity to the question is below this.",
+    )
+    support_threshold: float = Field(
+        0.45, ge=-1.0, le=1.0,
+        description="An answer sentence counts as supported when its similarity to a cited passage "
+        "sentence reaches this.",
+    )
+    backend: Literal["local", "openai", "extractive"] = Field(
+        "extractive",
+        description="Who writes answers: extractive (no LLM, instant), openai (any OpenAI-compatible "
+        "server), local (the embedded model).",
+    )
+    llm_base_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp); unset = OpenAI."
+    )
+    llm_model: str = Field("gpt-4o-mini", description="Model name sent to the OpenAI-compatible server.")
+    llm_api_key: SecretStr | None = Field(
+        None, description="API key for the server; unset = OPENAI_API_KEY, or none for local servers."
+    )
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the model server per request.")
+    llm_max_retries: int = Field(3, ge=0, le=10, description="Retries, with backoff, on 429, 5xx and lost connections.")
+    max_answer_tokens: int = Field(300, ge=16, le=4096, description="Longest answer the model may write, in tokens.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature for answers.")
 
     @model_validator(mode="after")
     def _check_overlap(self) -> Settings:

@@ -1,0 +1,119 @@
+"""The values that flow from retrieval to the user: `Record -> Chunk -> Passage -> Answer`.
+
+Plain dataclasses with `to_dict()` for JSON output. No behaviour beyond small conveniences:
+retrieval (`rag.retrieval`) makes passages, the answer chain (`rag.answer`) makes answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+# The one sentinel for "the collection does not answer this": prompts, parser, UI and eval share it.
+NO_ANSWER = "The collection does not answer this."
+
+
+@dataclass(slots=True)
+class Filters:
+    """Metadata filters. Empty fields filter nothing; years are inclusive."""
+
+    authors: list[str] = field(default_factory=list)
+    year_from: int | None = None
+    year_to: int | None = None
+    venue: str | None = None
+    categories: list[str] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.authors or self.year_from or self.year_to or self.venue or self.categories)
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v not in (None, [], "")}
+
+    @classmethod
+    def from_dict(cls, d: dict | Filters | None) -> Filters:
+        if d is None:
+            return cls()
+        if isinstance(d, Filters):
+            return d
+        unknown = set(d) - {"authors", "author", "year_from", "year_to", "year", "venue", "categories", "category"}
+        if unknown:
+            from rag.errors import ConfigError
+
+            raise ConfigError(f"unknown filter {sorted(unknown)}; use authors, year_from, year_to, venue, categories")
+        authors = d.get("authors") or ([d["author"]] if d.get("author") else [])
+        cats = d.get("categories") or ([d["category"]] if d.get("category") else [])
+        year = d.get("year")
+        return cls(authors=[authors] if isinstance(authors, str) else list(authors),
+                   year_from=d.get("year_from") or year, year_to=d.get("year_to") or year,
+                   venue=d.get("venue"), categories=[cats] if isinstance(cats, str) else list(cats))
+
+
+@dataclass(slots=True)
+class Passage:
+    """A retrieved piece of a paper, as shown to the model under a citation key."""
+
+    paper_id: str
+    chunk_id: str
+    text: str
+    title: str | None
+    authors: list[str]
+    year: int | None
+    venue: str | None
+    score: float
+    authors_complete: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class SourceHit:
+    """One retrieved paper with its fused score and the scores of each retriever."""
+
+    paper_id: str
+    title: str | None
+    authors: list[str]
+    year: int | None
+    venue: str | None
+    score: float
+    dense_score: float | None = None
+    bm25_score: float | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Citation:
+    """A citation key the model used, mapped by code to the paper and passage it was given."""
+
+    key: int
+    paper_id: str
+    title: str | None
+    authors: list[str]
+    year: int | None
+    venue: str | None
+    passage: str
+    supported_sentences: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Answer:
+    """A checked answer. `citations` only ever holds keys that were given to the model."""
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    sources: list[SourceHit] = field(default_factory=list)
+    abstained: bool = False
+    unsupported_sentences: list[str] = field(default_factory=list)
+    invalid_citations: list[str] = field(default_factory=list)
+    filters_applied: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+    usage: dict = field(default_factory=dict)
+    model: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
