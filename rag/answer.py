@@ -1,0 +1,152 @@
+"""The answer chain: question -> retrieval -> numbered sources -> model -> checked `Answer`.
+
+Code, not the model, owns the citations: sources are numbered here, keys the model invents are
+removed and counted (`invalid_citations`), and every sentence is checked against the passages it
+cites (`rag.support`). The chain abstains, with no citations, when retrieval evidence is weak
+(`min_evidence`), when the model says the sentinel, or when no sentence of the answer is supported
+by its citations (the answer is withheld rather than shown). Sentences that are unsupported in an
+otherwise supported answer stay in the text and are listed in `unsupported_sentences`.
+
+Paper text is data: source passages are framed as data in the prompt, bracketed numbers inside
+them are neutralised so they cannot pose as source keys, and nothing a passage says can add a key.
+This module does not retrieve (`rag.retrieval`) or talk HTTP (`rag.llm`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from rag.chunking import author_line
+from rag.citations import clean_citations, cited_keys, filter_stream, split_sentences
+from rag.extractive import extractive_answer
+from rag.prompts import render
+from rag.support import check_support
+from rag.types import NO_ANSWER, Answer, Citation, Filters, Passage
+
+MAX_SENTENCES = 4
+_SENTINEL_CORE = re.compile(r"(collection|sources) (does|do) not answer (this|the question)", re.I)
+_BRACKET_NUM = re.compile(r"\[(\s*\d+(?:\s*[,;–-]\s*\d+)*\s*)\]")
+
+
+@dataclass
+class StreamEvent:
+    """`kind` is "token" (with `text`, already citation-filtered) or "answer" (with the final `answer`)."""
+
+    kind: str
+    text: str = ""
+    answer: Answer | None = None
+
+
+def format_source(key: int, p: Passage) -> str:
+    byline = ", ".join(x for x in [author_line(p.authors, p.authors_complete), str(p.year or ""), p.venue or ""] if x)
+    passage = _BRACKET_NUM.sub(r"(\1)", " ".join(p.text.split()))
+    return render("source", key=key, title=p.title or "Untitled", byline=byline or "unknown authors", passage=passage)
+
+
+def build_messages(question: str, passages: dict[int, Passage]) -> list[dict]:
+    system = render("system", no_answer=NO_ANSWER, max_sentences=MAX_SENTENCES)
+    sources = "\n\n".join(format_source(k, p) for k, p in passages.items())
+    return [{"role": "system", "content": system},
+            {"role": "user", "content": render("answer", sources=sources, question=question.strip())}]
+
+
+def is_abstention(text: str) -> bool:
+    return bool(_SENTINEL_CORE.search(text)) or not text.strip()
+
+
+def _trim_runaway(text: str) -> str:
+    """Keep whole sentences only, at most MAX_SENTENCES + 1: a cut-off answer never ends mid-claim."""
+    sentences = split_sentences(text)
+    if sentences and not re.search(r"[.!?](\s*\[\d+\])*$", sentences[-1]):
+        sentences = sentences[:-1] or sentences
+    return " ".join(sentences[: MAX_SENTENCES + 1])
+
+
+class AnswerChain:
+    """Turns retrieved passages into a checked answer with one backend (an LLM, or extractive)."""
+
+    def __init__(self, settings, retriever, chat_model, embed) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.chat_model = chat_model
+        self.embed = embed
+
+    @property
+    def model_name(self) -> str:
+        return self.chat_model.name if self.chat_model else "extractive"
+
+    def stream(self, question: str, *, filters: Filters | None = None, top_k: int | None = None,
+               retrieval_query: str | None = None) -> Iterator[StreamEvent]:
+        started = time.perf_counter()
+        found = self.retriever.search(retrieval_query or question, filters=filters, top_k=top_k)
+        answer = Answer(question=question, text="", sources=found.sources, filters_applied=found.filters_applied,
+                        model=self.model_name)
+        answer.timings = {"retrieval_ms": round((time.perf_counter() - started) * 1000, 1)}
+        passages = {i + 1: p for i, p in enumerate(found.passages)}
+        if not passages or found.best_similarity < self.settings.min_evidence:
+            yield from self._finish(answer, NO_ANSWER, {}, started)
+            return
+        if self.chat_model is None:
+            text = extractive_answer(question, passages, max_sentences=3)
+            answer.timings["first_token_ms"] = round((time.perf_counter() - started) * 1000, 1)
+            yield StreamEvent("token", text=text)
+            yield from self._finish(answer, text, passages, started)
+            return
+        result = self.chat_model.stream(build_messages(question, passages), max_tokens=self.settings.max_answer_tokens,
+                                        temperature=self.settings.temperature)
+        parts = []
+        for delta in filter_stream(result, passages):
+            if "first_token_ms" not in answer.timings:
+                answer.timings["first_token_ms"] = round((time.perf_counter() - started) * 1000, 1)
+            parts.append(delta)
+            yield StreamEvent("token", text=delta)
+        completion = result.completion
+        answer.usage = dict(completion.usage or {})
+        answer.model = completion.model or self.model_name
+        raw = completion.text
+        if completion.finish_reason == "length":
+            raw = _trim_runaway(raw)
+        yield from self._finish(answer, raw, passages, started)
+
+    def _finish(self, answer: Answer, raw: str, passages: dict[int, Passage], started: float) -> Iterator[StreamEvent]:
+        text, invalid = clean_citations(raw, passages)
+        answer.invalid_citations = invalid
+        if not passages or is_abstention(text) or not cited_keys(text):
+            self._abstain(answer)
+        else:
+            checks = check_support(split_sentences(text), passages, self.embed,
+                                   threshold=self.settings.support_threshold)
+            if not any(c.supported for c in checks):
+                self._abstain(answer)
+            else:
+                answer.text = text
+                answer.unsupported_sentences = [c.sentence for c in checks if not c.supported]
+                answer.citations = self._citations(checks, passages)
+        answer.timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        answer.timings.setdefault("first_token_ms", answer.timings["total_ms"])
+        yield StreamEvent("answer", answer=answer)
+
+    @staticmethod
+    def _abstain(answer: Answer) -> None:
+        answer.text, answer.abstained, answer.citations, answer.unsupported_sentences = NO_ANSWER, True, [], []
+
+    @staticmethod
+    def _citations(checks, passages: dict[int, Passage]) -> list[Citation]:
+        out: dict[int, Citation] = {}
+        for check in checks:
+            for key in check.keys:
+                p = passages[key]
+                cite = out.setdefault(key, Citation(key=key, paper_id=p.paper_id, title=p.title, authors=p.authors,
+                                                    year=p.year, venue=p.venue, passage=p.text))
+                if key in check.supported_by:
+                    cite.supported_sentences.append(check.sentence)
+        return [out[k] for k in sorted(out)]
+
+    def run(self, question: str, **kwargs) -> Answer:
+        for event in self.stream(question, **kwargs):
+            if event.kind == "answer":
+                return event.answer
+        raise AssertionError("the answer stream ended without an answer")

@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from rag.embeddings import get_embedder
+from rag.extractive import cite, extractive_answer
+from rag.support import check_support
+from rag.types import Passage
+
+
+def passage(pid, text, score=0.6):
+    return Passage(paper_id=pid, chunk_id=f"{pid}#0", text=text, title=pid, authors=[], year=None, venue=None,
+                   score=score)
+
+
+PASSAGES = {
+    1: passage("griffin", "We propose Hawk, an RNN with gated linear recurrences, and Griffin, a hybrid model that "
+               "mixes gated linear recurrences with local attention. Griffin matches Llama-2."),
+    2: passage("robots", "A custom simulator was developed for multi-robot navigation. Agents were trained with "
+               "deep reinforcement learning.", score=0.3),
+}
+
+
+def test_extractive_answer_cites_the_best_sentence_first():
+    text = extractive_answer("Which model mixes gated linear recurrences with local attention?", PASSAGES)
+    assert text.startswith("We propose Hawk") and text.split(".")[0].endswith("[1]")
+
+
+def test_extractive_answer_is_deterministic_and_empty_without_passages():
+    q = "multi-robot navigation simulator"
+    assert extractive_answer(q, PASSAGES) == extractive_answer(q, PASSAGES)
+    assert extractive_answer(q, {}) == ""
+
+
+@pytest.mark.parametrize("sentence,expected", [("A claim.", "A claim [3]."), ("No stop", "No stop [3].")])
+def test_cite_puts_the_key_before_the_full_stop(sentence, expected):
+    assert cite(sentence, 3) == expected
+
+
+@pytest.fixture(scope="module")
+def embed():
+    return get_embedder().embed
+
+
+def test_support_check_tells_grounded_from_invented(embed):
+    checks = check_support(["Griffin mixes gated linear recurrences with local attention [1].",
+                            "Griffin was trained on the moon by astronauts in 1969 [1].",
+                            "An uncited claim about robots."], PASSAGES, embed, threshold=0.6)
+    assert [c.supported for c in checks] == [True, False, False]
+    assert checks[0].supported_by == [1] and checks[2].keys == []
+
+
+def test_support_ignores_keys_that_were_not_given(embed):
+    check = check_support(["Griffin mixes recurrences with attention [5]."], PASSAGES, embed, threshold=0.5)[0]
+    assert check.keys == [] and not check.supported
+
+
+def test_support_with_a_predictable_fake_embedder():
+    def fake(texts):  # vector = [has 'griffin', has 'robot'], so support is purely lexical here
+        return np.array([[("griffin" in t.lower()) * 1.0, ("robot" in t.lower()) * 1.0] for t in texts])
+    checks = check_support(["Griffin is fast [1].", "Robots are slow [1]."], PASSAGES, fake, threshold=0.9)
+    assert [c.supported for c in checks] == [True, False]
