@@ -45,6 +45,7 @@ class IngestReport:
     chunks_unchanged: int = 0
     chunks_deleted: int = 0
     embedded: int = 0
+    embed_seconds: float = 0.0
     errors: list[InputError] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -62,7 +63,8 @@ class IngestReport:
             "duplicates_merged": self.duplicates_merged, "papers": self.papers,
             "chunks_added": self.chunks_added, "chunks_updated": self.chunks_updated,
             "chunks_unchanged": self.chunks_unchanged, "chunks_deleted": self.chunks_deleted,
-            "embedded": self.embedded, "seconds": round(self.seconds, 2),
+            "embedded": self.embedded, "embed_seconds": round(self.embed_seconds, 2),
+            "seconds": round(self.seconds, 2),
             "errors": [str(e) for e in self.errors],
         }
 
@@ -265,6 +267,7 @@ def ingest(paths: Iterable[str | Path] | None = None, *, settings: Settings | No
         try:
             ingestor.read_files(paths, report)
             ingestor.reconcile(report)
+            report.embed_seconds = ingestor.embedder.model_seconds
         except StoreError:
             raise
         except Exception as exc:
