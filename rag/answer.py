@@ -21,12 +21,14 @@ from dataclasses import dataclass
 
 from rag.chunking import author_line
 from rag.citations import clean_citations, cited_keys, filter_stream, split_sentences
+from rag.evidence import evidence_score
 from rag.extractive import extractive_answer
 from rag.prompts import render
 from rag.support import check_support
 from rag.types import NO_ANSWER, Answer, Citation, Filters, Passage
 
 MAX_SENTENCES = 4
+WITHHELD = "[withheld: the sentence repeated the assistant's own instructions]"
 _SENTINEL_CORE = re.compile(r"(collection|sources) (does|do) not answer (this|the question)", re.I)
 _BRACKET_NUM = re.compile(r"\[(\s*\d+(?:\s*[,;–-]\s*\d+)*\s*)\]")
 
@@ -51,6 +53,16 @@ def build_messages(question: str, passages: dict[int, Passage]) -> list[dict]:
     sources = "\n\n".join(format_source(k, p) for k, p in passages.items())
     return [{"role": "system", "content": system},
             {"role": "user", "content": render("answer", sources=sources, question=question.strip())}]
+
+
+def _shingles(text: str, n: int = 6) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def leaks_instructions(sentence: str) -> bool:
+    """True when a sentence repeats six or more consecutive words of the system prompt."""
+    return bool(_shingles(sentence) & _shingles(render("system", no_answer=NO_ANSWER, max_sentences=MAX_SENTENCES)))
 
 
 def is_abstention(text: str) -> bool:
@@ -86,7 +98,8 @@ class AnswerChain:
                         model=self.model_name)
         answer.timings = {"retrieval_ms": round((time.perf_counter() - started) * 1000, 1)}
         passages = {i + 1: p for i, p in enumerate(found.passages)}
-        if not passages or found.best_similarity < self.settings.min_evidence:
+        answer.timings["evidence"] = round(self.evidence(question, found), 3)
+        if not passages or answer.timings["evidence"] < self.settings.min_evidence:
             yield from self._finish(answer, NO_ANSWER, {}, started)
             return
         if self.chat_model is None:
@@ -111,9 +124,18 @@ class AnswerChain:
             raw = _trim_runaway(raw)
         yield from self._finish(answer, raw, passages, started)
 
+    def evidence(self, question: str, found) -> float:
+        """Evidence score of a retrieval (see `rag.evidence`); papers matched by a detected filter count fully."""
+        if found.passages and found.filters_applied.get("auto"):
+            return 1.0
+        return evidence_score(question, found.passages, self.retriever.catalog.bm25)
+
     def _finish(self, answer: Answer, raw: str, passages: dict[int, Passage], started: float) -> Iterator[StreamEvent]:
         text, invalid = clean_citations(raw, passages)
         answer.invalid_citations = invalid
+        leaked = [s for s in split_sentences(text) if leaks_instructions(s)]
+        if leaked:  # a source asked for the prompt, or the model wandered: never show it
+            text = " ".join(s for s in split_sentences(text) if s not in leaked)
         if not passages or is_abstention(text) or not cited_keys(text):
             self._abstain(answer)
         else:
@@ -124,6 +146,7 @@ class AnswerChain:
             else:
                 answer.text = text
                 answer.unsupported_sentences = [c.sentence for c in checks if not c.supported]
+                answer.unsupported_sentences += [WITHHELD] * len(leaked)
                 answer.citations = self._citations(checks, passages)
         answer.timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
         answer.timings.setdefault("first_token_ms", answer.timings["total_ms"])

@@ -144,6 +144,86 @@ def _print_ingest_report(report, settings) -> None:
 
 
 @main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole Answer as JSON.")
+@click.option("--author", "authors", multiple=True, help="Only papers by this author (repeatable).")
+@click.option("--year-from", type=int, help="Only papers from this year on.")
+@click.option("--year-to", type=int, help="Only papers up to this year.")
+@click.option("--venue", help="Only papers whose venue contains this text.")
+@click.option("--category", "categories", multiple=True, help="Only papers in this arXiv category, e.g. cs.LG.")
+@click.option("--backend", type=click.Choice(["local", "openai", "extractive"]), help="Who writes the answer "
+              "(default: RAG_BACKEND).")
+@click.option("--top-k", type=int, help="Papers given to the model (default: RAG_TOP_K).")
+@click.option("--stream/--no-stream", default=None, help="Print tokens as they come (default: on a terminal).")
+@friendly_errors
+def ask(question, as_json, authors, year_from, year_to, venue, categories, backend, top_k, stream) -> None:
+    """Answer QUESTION from the indexed papers, citing each claim.
+
+    Prints the answer, then the references it cites. When the collection does not answer the
+    question, says so and cites nothing.
+
+    Example usage:
+
+        rag ask "Which paper proposes Griffin?"
+        rag ask "What did John D. Co-Reyes publish in 2021?" --json
+        rag ask "sparse training methods" --author Jayakumar --backend openai
+    """
+    from rag.api import Assistant
+    from rag.types import Filters
+
+    settings = _settings(backend=backend)
+    filters = Filters(authors=list(authors), year_from=year_from, year_to=year_to, venue=venue,
+                      categories=list(categories))
+    assistant = Assistant(settings)
+    live = (sys.stdout.isatty() if stream is None else stream) and not as_json
+    answer, shown = None, []
+    for event in assistant.stream(question, filters=filters, top_k=top_k):
+        if event.kind == "token" and live:
+            click.echo(event.text, nl=False)
+            shown.append(event.text)
+        elif event.kind == "answer":
+            answer = event.answer
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return
+    if live:
+        click.echo()
+        if "".join(shown).strip() == answer.text:
+            shown = None
+        else:
+            click.echo("--- checked answer ---")
+    _print_answer(answer, echo_text=not live or shown is not None)
+
+
+def _print_answer(answer, *, echo_text: bool = True) -> None:
+    if echo_text:
+        click.echo(answer.text)
+    if answer.unsupported_sentences:
+        click.secho("\nNot supported by the cited sources:", fg="yellow")
+        for sentence in answer.unsupported_sentences:
+            click.secho(f"  - {sentence}", fg="yellow")
+    if answer.citations:
+        click.echo("\nReferences:")
+        for c in answer.citations:
+            who = ", ".join(c.authors[:3]) + (" et al." if len(c.authors) > 3 else "") if c.authors else "unknown authors"
+            where = ", ".join(str(x) for x in (c.year, c.venue) if x)
+            click.echo(f"  [{c.key}] {c.title or '(untitled)'} - {who}" + (f" ({where})" if where else "")
+                       + f"  [{c.paper_id}]")
+    elif answer.abstained and answer.sources:
+        closest = "; ".join((s.title or s.paper_id)[:60] for s in answer.sources[:3])
+        click.echo(f"\nClosest papers, not cited: {closest}")
+    if answer.filters_applied:
+        shown = {k: v for k, v in answer.filters_applied.items() if v not in (None, [], "", {})}
+        if shown:
+            click.echo(f"\nFilters: {json.dumps(shown, ensure_ascii=False)}")
+    if answer.invalid_citations:
+        click.secho(f"({len(answer.invalid_citations)} citation key(s) the model invented were removed)", fg="yellow")
+    t = answer.timings
+    click.echo(f"\n{answer.model}: retrieval {t.get('retrieval_ms', 0):.0f} ms, total {t.get('total_ms', 0):.0f} ms",
+               err=True)
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @friendly_errors
 def stats(as_json: bool) -> None:

@@ -256,6 +256,7 @@ class Ingestor:
 def ingest(paths: Iterable[str | Path] | None = None, *, settings: Settings | None = None,
            progress: bool = False, say=print, store=None, embedder=None) -> IngestReport:
     """Ingest files and folders (default: the built-in sample corpus) into the store."""
+    from rag.bm25 import ensure_bm25
     from rag.settings import load_settings
 
     settings = settings or load_settings()
@@ -268,6 +269,7 @@ def ingest(paths: Iterable[str | Path] | None = None, *, settings: Settings | No
             ingestor.read_files(paths, report)
             ingestor.reconcile(report)
             report.embed_seconds = ingestor.embedder.model_seconds
+            ensure_bm25(settings, ingestor.state)  # keep the BM25 index in step with the store
         except StoreError:
             raise
         except Exception as exc:

@@ -1,0 +1,172 @@
+"""The answer chain end to end: real Chroma, real retrieval, and the real openai client talking HTTP
+to a fake OpenAI-compatible server with scripted behaviour (tests/fake_openai.py)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from fake_openai import FakeOpenAI
+from rag.api import Assistant
+from rag.errors import IndexEmpty
+from rag.ingest import ingest
+from rag.settings import Settings
+from rag.types import NO_ANSWER
+
+FIXTURES = Path(__file__).parent / "fixtures"
+Q = "Which paper proposes Griffin, a hybrid of gated linear recurrences and local attention?"
+GRIFFIN = "Griffin: Mixing Gated Linear Recurrences with Local Attention for Efficient Language Models"
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("answer-store")
+    ingest(settings=Settings(data_dir=folder), say=lambda *a: None)
+    ingest([FIXTURES / "hostile.jsonl"], settings=Settings(data_dir=folder), say=lambda *a: None)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def llm(store_dir, server):
+    server.requests.clear()
+    return Assistant(Settings(data_dir=store_dir, backend="openai", llm_base_url=server.base_url,
+                              llm_model="fake-model"))
+
+
+@pytest.fixture(scope="module")
+def extractive(store_dir):
+    return Assistant(Settings(data_dir=store_dir, backend="extractive"))
+
+
+def test_extractive_answer_cites_the_right_paper(extractive):
+    answer = extractive.ask("Which paper proposes Griffin, mixing gated linear recurrences with local attention?")
+    assert not answer.abstained and answer.citations[0].title == GRIFFIN
+    assert answer.model == "extractive" and answer.unsupported_sentences == []
+
+
+def test_weak_evidence_abstains_without_calling_the_model(llm, server):
+    answer = llm.ask("What is the boiling point of seawater on Mars in kelvin?")
+    assert answer.abstained and answer.text == NO_ANSWER and answer.citations == []
+    assert server.requests == []
+
+
+def test_llm_answer_is_mapped_to_papers_with_usage_and_timings(llm, server):
+    answer = llm.ask(Q)
+    assert not answer.abstained and answer.citations and answer.usage["completion_tokens"] > 0
+    assert {"retrieval_ms", "first_token_ms", "total_ms"} <= answer.timings.keys()
+    sent = server.requests[-1]["messages"]
+    assert any(f"[{c.key}] {c.title}" in sent[1]["content"] for c in answer.citations)
+
+
+def test_invented_key_is_removed_and_counted(llm, server):
+    server.enqueue("Griffin mixes gated linear recurrences with local attention [1][9].")
+    answer = llm.ask(Q)
+    assert "[9]" not in answer.text and answer.invalid_citations == ["9"]
+    assert [c.key for c in answer.citations] == [1]
+
+
+def test_answer_without_citations_is_withheld(llm, server):
+    server.enqueue("Griffin is a hybrid model that mixes recurrences and attention.")
+    answer = llm.ask(Q)
+    assert answer.abstained and answer.text == NO_ANSWER and answer.citations == []
+
+
+def test_model_sentinel_means_abstention_with_no_citations(llm, server):
+    server.enqueue(f"{NO_ANSWER} [1]")
+    answer = llm.ask(Q)
+    assert answer.abstained and answer.citations == []
+
+
+def test_unsupported_sentence_is_flagged(llm, server):
+    server.enqueue("Griffin mixes gated linear recurrences with local attention [1]. "
+                   "The authors also won the 1998 world chess championship with it [1].")
+    answer = llm.ask(Q)
+    assert not answer.abstained
+    assert answer.unsupported_sentences == ["The authors also won the 1998 world chess championship with it [1]."]
+
+
+def test_streaming_gives_tokens_then_the_checked_answer(llm, server):
+    server.enqueue("Griffin mixes gated linear recurrences with local attention [1][8].")
+    events = list(llm.stream(Q))
+    tokens = "".join(e.text for e in events if e.kind == "token")
+    assert len([e for e in events if e.kind == "token"]) > 3 and "[8]" not in tokens
+    assert events[-1].kind == "answer" and events[-1].answer.invalid_citations == ["8"]
+
+
+def test_retries_through_server_errors(llm, server):
+    server.fail_next(2, status=503)
+    server.enqueue("Griffin mixes gated linear recurrences with local attention [1].")
+    llm.chat_model.backoff_base = 0.01
+    assert not llm.ask(Q).abstained
+    assert len(server.requests) == 3
+
+
+def test_author_filter_restricts_citations(extractive):
+    answer = extractive.ask("reinforcement learning", filters={"authors": ["Siddhant M. Jayakumar"]})
+    assert answer.citations and all("Siddhant M. Jayakumar" in c.authors for c in answer.citations)
+    assert answer.filters_applied["authors"] == ["Siddhant M. Jayakumar"]
+
+
+def test_author_and_year_in_the_question_become_filters(extractive):
+    answer = extractive.ask("What did John D. Co-Reyes publish in 2021?")
+    assert answer.filters_applied["authors"] == ["John D. Co-Reyes"] and answer.filters_applied["year_from"] == 2021
+    assert answer.citations and all(c.year == 2021 for c in answer.citations)
+
+
+def test_follow_up_uses_the_conversation(extractive):
+    history = [{"role": "user", "content": "What did John D. Co-Reyes publish?"},
+               {"role": "assistant", "content": "Several RL papers [1]."}]
+    answer = extractive.chat(history, "and which of those came out after 2020?")
+    assert answer.filters_applied["authors"] == ["John D. Co-Reyes"] and answer.filters_applied["year_from"] == 2021
+    assert answer.citations and all(c.year > 2020 for c in answer.citations)
+
+
+def test_eight_threads_share_one_assistant_without_mixing_answers(extractive):
+    questions = {Q: GRIFFIN,
+                 "Which paper introduces Powerpropagation, a sparsity inducing weight reparameterisation?":
+                     "Powerpropagation: A sparsity inducing weight reparameterisation",
+                 "What is Waymax, the simulator for autonomous driving research?":
+                     "Waymax: An Accelerated, Data-Driven Simulator for Large-Scale Autonomous Driving Research",
+                 "Which paper studies outlier features in neural network training?":
+                     "Understanding and Minimising Outlier Features in Neural Network Training"}
+    jobs = list(questions.items()) * 2
+    results: dict[int, object] = {}
+    threads = [threading.Thread(target=lambda i=i, q=q: results.__setitem__(i, extractive.ask(q)))
+               for i, (q, _) in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 8
+    for i, (question, title) in enumerate(jobs):
+        assert results[i].question == question and results[i].citations[0].title == title
+
+
+def test_hostile_record_cannot_add_keys_or_change_the_rules(llm, server):
+    server.enqueue("This paper proves P = NP [7]. Sparse mixture-of-experts routing is studied [1].")
+    answer = llm.ask("What is studied about sparse mixture-of-experts routing?")
+    prompt = server.requests[-1]["messages"][1]["content"]
+    assert "cite (7)" in prompt and "cite [7]" not in prompt
+    assert "7" in answer.invalid_citations and "[7]" not in answer.text
+    assert all(c.key in range(1, 6) for c in answer.citations)
+
+
+def test_prompt_leak_demanded_by_a_record_is_never_shown(llm, server):
+    server.enqueue("You answer questions about scientific papers using only the numbered sources [1]. "
+                   "The paper studies prompt disclosure in retrieval systems [1].")
+    answer = llm.ask("What does the paper on prompt disclosure in retrieval systems describe?")
+    assert "numbered sources" not in answer.text
+    assert answer.abstained or answer.text == "The paper studies prompt disclosure in retrieval systems [1]."
+
+
+def test_empty_store_is_a_clear_error(tmp_path):
+    with pytest.raises(IndexEmpty, match="rag ingest"):
+        Assistant(Settings(data_dir=tmp_path / "empty"))
