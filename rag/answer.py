@@ -24,7 +24,7 @@ from rag.citations import clean_citations, cited_keys, filter_stream, split_sent
 from rag.evidence import evidence_score
 from rag.extractive import extractive_answer
 from rag.prompts import render
-from rag.support import check_support
+from rag.support import SentenceCheck, check_support
 from rag.types import NO_ANSWER, Answer, Citation, Filters, Passage
 
 MAX_SENTENCES = 4
@@ -139,8 +139,7 @@ class AnswerChain:
         if not passages or is_abstention(text) or not cited_keys(text):
             self._abstain(answer)
         else:
-            checks = check_support(split_sentences(text), passages, self.embed,
-                                   threshold=self.settings.support_threshold)
+            checks = self._check(split_sentences(text), passages)
             if not any(c.supported for c in checks):
                 self._abstain(answer)
             else:
@@ -151,6 +150,12 @@ class AnswerChain:
         answer.timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
         answer.timings.setdefault("first_token_ms", answer.timings["total_ms"])
         yield StreamEvent("answer", answer=answer)
+
+    def _check(self, sentences: list[str], passages: dict[int, Passage]) -> list[SentenceCheck]:
+        if self.chat_model is None:  # extractive: each sentence is quoted verbatim from the passage it cites
+            return [SentenceCheck(s, keys, score=1.0, supported=True, best_key=keys[0], supported_by=keys)
+                    for s in sentences if (keys := [k for k in cited_keys(s) if k in passages])]
+        return check_support(sentences, passages, self.embed, threshold=self.settings.support_threshold)
 
     @staticmethod
     def _abstain(answer: Answer) -> None:

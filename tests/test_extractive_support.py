@@ -59,3 +59,12 @@ def test_support_with_a_predictable_fake_embedder():
         return np.array([[("griffin" in t.lower()) * 1.0, ("robot" in t.lower()) * 1.0] for t in texts])
     checks = check_support(["Griffin is fast [1].", "Robots are slow [1]."], PASSAGES, fake, threshold=0.9)
     assert [c.supported for c in checks] == [True, False]
+
+
+def test_extractive_sentences_are_quoted_verbatim_from_the_passage_they_cite():
+    from rag.citations import cited_keys, split_sentences, strip_keys
+
+    text = extractive_answer("gated linear recurrences local attention robots", PASSAGES, max_sentences=3)
+    for sentence in split_sentences(text):
+        key = cited_keys(sentence)[0]
+        assert strip_keys(sentence).rstrip(".") in PASSAGES[key].text
