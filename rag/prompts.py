@@ -16,7 +16,7 @@ from rag.errors import ConfigError
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 if not PROMPTS_DIR.is_dir():  # installed as a wheel: the prompts travel inside the package
-    PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
+    PROMPTS_DIR = Path(__file__).resolve().parent / "_prompts"
 
 
 @lru_cache(maxsize=None)
