@@ -11,7 +11,6 @@ from rag.types import NO_ANSWER, Answer, Citation, Filters, Passage, SourceHit
 __version__ = "0.1.0"
 
 __all__ = [
-    "NO_ANSWER",
     "Answer",
     "Assistant",
     "Citation",
@@ -19,6 +18,7 @@ __all__ = [
     "Filters",
     "IndexEmpty",
     "InputError",
+    "NO_ANSWER",
     "Passage",
     "RagError",
     "SourceHit",

@@ -146,3 +146,15 @@ def test_kill_9_mid_ingest_is_completed_without_duplicates_or_loss(settings, tmp
     assert {i.split("#")[0] for i in ids} == {p.id for p in State(state_file).papers()}
     again = ingest([subset], settings=settings, say=quiet)
     assert (again.chunks_added, again.chunks_updated, again.embedded) == (0, 0, 0)
+
+
+def test_llama_index_chroma_vector_store_reads_our_chunks_back(settings):
+    from llama_index.core.vector_stores.types import VectorStoreQuery
+
+    from rag.embeddings import get_embedder
+
+    ingest(settings=settings, say=quiet)
+    query = get_embedder().embed_query("gated linear recurrences with local attention").tolist()
+    result = ChunkStore(settings).vector_store().query(VectorStoreQuery(query_embedding=query, similarity_top_k=3))
+    assert len(result.nodes) == 3 and all(n.metadata["paper_id"] == n.node_id.split("#")[0] for n in result.nodes)
+    assert "Griffin" in result.nodes[0].metadata["title"] + result.nodes[1].metadata["title"]
