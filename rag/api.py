@@ -36,6 +36,18 @@ def _messages(history: Sequence) -> list[dict]:
     return out
 
 
+def _paper_count(settings: Settings) -> int:
+    from rag.state import State
+
+    if not settings.state_path.exists():
+        return 0
+    state = State(settings.state_path)
+    try:
+        return state.paper_count()
+    finally:
+        state.close()
+
+
 class Assistant:
     """Store, retriever and model, loaded once. `ask`, `stream`, `chat` and `chat_stream`."""
 
@@ -43,13 +55,11 @@ class Assistant:
         from rag.embeddings import CachedEmbedder, EmbeddingCache, get_embedder
         from rag.llm import make_chat_model
         from rag.retrieval import Retriever
-        from rag.state import State
 
         self.settings = settings or load_settings()
-        if retriever is None:
-            if not self.settings.state_path.exists() or State(self.settings.state_path).paper_count() == 0:
-                raise IndexEmpty(f"no papers indexed in {self.settings.data_dir}; run: rag ingest PATH "
-                                 "(or rag ingest for the built-in sample)")
+        if retriever is None and _paper_count(self.settings) == 0:
+            raise IndexEmpty(f"no papers indexed in {self.settings.data_dir}; run: rag ingest PATH "
+                             "(or rag ingest for the built-in sample)")
         model = embedder or get_embedder(self.settings.embed_model, threads=self.settings.embed_threads,
                                          batch_size=self.settings.embed_batch_size)
         self.retriever = retriever or Retriever(self.settings, embedder=model)
@@ -102,7 +112,8 @@ def ask(question: str, *, filters: Filters | dict | None = None, top_k: int | No
         settings: Settings | None = None) -> Answer:
     """Answer one question from the indexed collection, with checked citations."""
     settings = settings or load_settings()
-    key = settings.model_dump_json()
+    secret = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+    key = settings.model_dump_json() + secret  # SecretStr dumps as stars: keep two keys apart
     with _DEFAULT_LOCK:
         if key not in _DEFAULT:
             _DEFAULT[key] = Assistant(settings)

@@ -170,3 +170,13 @@ def test_prompt_leak_demanded_by_a_record_is_never_shown(llm, server):
 def test_empty_store_is_a_clear_error(tmp_path):
     with pytest.raises(IndexEmpty, match="rag ingest"):
         Assistant(Settings(data_dir=tmp_path / "empty"))
+
+
+def test_ask_front_door_reuses_one_assistant_per_settings(store_dir):
+    from rag import api
+
+    settings = Settings(data_dir=store_dir, backend="extractive")
+    first = api.ask(Q, settings=settings)
+    second = api.ask("What is Waymax, the simulator for autonomous driving research?", settings=settings)
+    assert first.citations[0].title == GRIFFIN and second.citations[0].title.startswith("Waymax")
+    assert len([k for k in api._DEFAULT if str(store_dir) in k]) == 1
