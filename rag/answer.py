@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from rag.chunking import author_line
 from rag.citations import clean_citations, cited_keys, filter_stream, split_sentences
 from rag.evidence import evidence_score
-from rag.extractive import extractive_answer
+from rag.extractive import extractive_answer, is_listing_question, listing_answer
 from rag.prompts import render
 from rag.support import SentenceCheck, check_support
 from rag.types import NO_ANSWER, Answer, Citation, Filters, Passage
@@ -103,7 +103,10 @@ class AnswerChain:
             yield from self._finish(answer, NO_ANSWER, {}, started)
             return
         if self.chat_model is None:
-            text = extractive_answer(question, passages, max_sentences=3)
+            if is_listing_question(question, found.filters_applied):
+                text = listing_answer(passages)
+            else:
+                text = extractive_answer(question, passages, max_sentences=3)
             answer.timings["first_token_ms"] = round((time.perf_counter() - started) * 1000, 1)
             yield StreamEvent("token", text=text)
             yield from self._finish(answer, text, passages, started)

@@ -18,7 +18,7 @@ from rag.types import Passage
 STOPWORDS = frozenset("""a about above after again all also am an and any are as at be because been before being
 between both but by can could did do does doing done during each few for from had has have having he her here
 his how i if in into is it its itself just me more most my no nor not of on once only or other our out over own
-paper papers propose proposes proposed publish published same she should so some such than that the their them
+paper papers propose proposes proposed publish published publications write wrote written same she should so some such than that the their them
 then there these they this those through to too under until up very was we were what when where which while who
 whom why will with work works would you your""".split())
 WORD_RE = re.compile(r"[a-z0-9][a-z0-9\-]*")
@@ -55,6 +55,25 @@ def extractive_answer(question: str, passages: dict[int, Passage], *, max_senten
         if len(chosen) == max_sentences:
             break
     return " ".join(cite(sentence, key) for key, _, sentence in chosen)
+
+
+def is_listing_question(question: str, filters_applied: dict) -> bool:
+    """True when a question is only about who/when ("What did John D. Co-Reyes publish in 2021?"):
+    its author and year were detected as filters and no topic words remain."""
+    if not filters_applied.get("auto"):
+        return False
+    rest = question.lower()
+    for name in filters_applied.get("authors", []):
+        for part in name.lower().split():
+            rest = rest.replace(part.lower(), " ")
+    rest = re.sub(r"\b(1[89]|20)\d\d\b|'s\b", " ", rest)
+    return not content_words(rest)
+
+
+def listing_answer(passages: dict[int, Passage]) -> str:
+    """'The collection has: Title A (2021) [1]; Title B [2].': the papers the filters matched."""
+    items = [f"{p.title or 'an untitled paper'}{f' ({p.year})' if p.year else ''} [{k}]" for k, p in passages.items()]
+    return "The matching papers in the collection are: " + "; ".join(items) + "."
 
 
 def cite(sentence: str, key: int) -> str:

@@ -119,6 +119,8 @@ def test_author_and_year_in_the_question_become_filters(extractive):
     answer = extractive.ask("What did John D. Co-Reyes publish in 2021?")
     assert answer.filters_applied["authors"] == ["John D. Co-Reyes"] and answer.filters_applied["year_from"] == 2021
     assert answer.citations and all(c.year == 2021 for c in answer.citations)
+    assert "Evolving Reinforcement Learning Algorithms (2021) [" in answer.text
+    assert "Differentiable Architecture Search for Reinforcement Learning (2021) [" in answer.text
 
 
 def test_follow_up_uses_the_conversation(extractive):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from rag.embeddings import get_embedder
-from rag.extractive import cite, extractive_answer
+from rag.extractive import cite, extractive_answer, is_listing_question, listing_answer
 from rag.support import check_support
 from rag.types import Passage
 
@@ -68,3 +68,23 @@ def test_extractive_sentences_are_quoted_verbatim_from_the_passage_they_cite():
     for sentence in split_sentences(text):
         key = cited_keys(sentence)[0]
         assert strip_keys(sentence).rstrip(".") in PASSAGES[key].text
+
+
+@pytest.mark.parametrize("question,listing", [
+    ("What did John D. Co-Reyes publish in 2021?", True),
+    ("Which papers did Co-Reyes write?", True),
+    ("John D. Co-Reyes's papers from 2021", True),
+    ("What did John D. Co-Reyes publish about meta-learning in 2021?", False),
+])
+def test_listing_questions_are_only_about_who_and_when(question, listing):
+    applied = {"authors": ["John D. Co-Reyes"], "year_from": 2021, "auto": ["authors", "year"]}
+    assert is_listing_question(question, applied) is listing
+
+
+def test_no_listing_without_detected_filters():
+    assert not is_listing_question("What did John D. Co-Reyes publish in 2021?", {})
+
+
+def test_listing_answer_cites_every_matched_paper():
+    text = listing_answer({1: PASSAGES[1], 2: PASSAGES[2]})
+    assert text == "The matching papers in the collection are: griffin [1]; robots [2]."
