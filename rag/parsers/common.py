@@ -1,4 +1,4 @@
-"""Small normalisers shared by all parsers: dates, author names, whitespace.
+"""Small normalisers shared by all parsers: dates, "Last, First" author pairs, whitespace.
 
 Pure functions on strings. Layout-specific cleaning (LaTeX, "(see more)" cuts, PDF artefacts)
 lives in `rag.parsers.text`.
@@ -24,7 +24,8 @@ def squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def _iso(y: int, m: int, d: int) -> str | None:
+def iso_date(y: int, m: int, d: int) -> str | None:
+    """'YYYY-MM-DD' for a real calendar date, else None."""
     try:
         return _date(y, m, d).isoformat()
     except ValueError:
@@ -41,25 +42,16 @@ def parse_date(text: str | None) -> str | None:
         return None
     s = squash(str(text))
     if m := _ISO_RE.match(s):
-        return _iso(int(m[1]), int(m[2]), int(m[3]))
+        return iso_date(int(m[1]), int(m[2]), int(m[3]))
     if m := _MDY_RE.match(s):
-        return _iso(int(m[3]), MONTHS[m[1][:3].lower()], int(m[2]))
+        return iso_date(int(m[3]), MONTHS[m[1][:3].lower()], int(m[2]))
     if m := _DMY_RE.match(s):
-        return _iso(int(m[3]), MONTHS[m[2][:3].lower()], int(m[1]))
+        return iso_date(int(m[3]), MONTHS[m[2][:3].lower()], int(m[1]))
     if m := _MY_RE.match(s):
         return m[2] if 1000 <= int(m[2]) <= 2999 else None
     if m := _YEAR_RE.match(s):
         return m[1] if 1000 <= int(m[1]) <= 2999 else None
     return None
-
-
-def flip_name(name: str) -> str:
-    """'Last, First' -> 'First Last'; a name without a comma is returned tidied."""
-    name = squash(name)
-    if "," in name:
-        last, first = (squash(p) for p in name.split(",", 1))
-        return f"{first} {last}".strip()
-    return name
 
 
 def pair_last_first(text: str) -> list[str]:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from rag.errors import InputError
-from rag.parsers.common import MONTHS, parse_date, squash
+from rag.parsers.common import MONTHS, iso_date, parse_date, squash
 from rag.records import ARXIV_ID_RE, OLD_ARXIV_ID_RE, Record, Source, find_arxiv_id
 
 TITLE_KEYS = ("title", "paper_title")
@@ -280,15 +280,6 @@ def parse_authors(value: object) -> tuple[list[str], bool]:
 
 # ---------------------------------------------------------------- other fields
 
-def _iso(y: int, m: int, d: int) -> str | None:
-    from datetime import date
-
-    try:
-        return date(y, m, d).isoformat()
-    except ValueError:
-        return None
-
-
 def parse_any_date(value: object) -> str | None:
     """ISO date, or 'YYYY' when only a year (or a year and month) is given; None if unreadable."""
     if isinstance(value, bool) or value is None:
@@ -302,7 +293,7 @@ def parse_any_date(value: object) -> str | None:
     if got:
         return got
     if m := _YMD_RE.match(s):
-        return _iso(int(m[1]), int(m[2]), int(m[3]))
+        return iso_date(int(m[1]), int(m[2]), int(m[3]))
     if (m := _LEADING_YEAR_RE.match(s)) and 1000 <= int(m[1]) <= 2999:
         return m[1]
     return None
@@ -325,7 +316,7 @@ def date_from_parts(year: object, month: object = None, day: object = None) -> s
         return parse_any_date(y)
     m, d = _month_number(month), _scalar(day)
     if m and d and d.isdigit():
-        return _iso(int(y), m, int(d)) or y
+        return iso_date(int(y), m, int(d)) or y
     return y
 
 
