@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.chunking import author_line
 from rag.citations import clean_citations, cited_keys, filter_stream, split_sentences
@@ -60,9 +61,14 @@ def _shingles(text: str, n: int = 6) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
+@lru_cache(maxsize=1)
+def _system_shingles() -> frozenset[tuple[str, ...]]:
+    return frozenset(_shingles(render("system", no_answer=NO_ANSWER, max_sentences=MAX_SENTENCES)))
+
+
 def leaks_instructions(sentence: str) -> bool:
     """True when a sentence repeats six or more consecutive words of the system prompt."""
-    return bool(_shingles(sentence) & _shingles(render("system", no_answer=NO_ANSWER, max_sentences=MAX_SENTENCES)))
+    return not _system_shingles().isdisjoint(_shingles(sentence))
 
 
 def is_abstention(text: str) -> bool:
