@@ -19,7 +19,7 @@ away: "Which paper proposes Griffin?" has BM25 2.77 for the Griffin paper vs 1.9
 RecurrentGemma, whose abstract mentions Griffin, but RRF ranked RecurrentGemma first because
 dense ranked it two places higher (cosine 0.175 vs 0.144, both weak). Weights 0.4-0.6 all score within 0.005,
 so the choice does not hinge on a tuned number. `fuse(method="rrf")` (using `rrf_k`) remains
-available, and is used when settings carry `fusion = "rrf"`.
+available, and is used with RAG_FUSION=rrf.
 
 A passage's score is always the cosine similarity of its chunk to the question (papers found
 only by BM25 get theirs from the chunk embeddings stored in Chroma), so the answer chain can
@@ -465,7 +465,7 @@ class Retriever:
                                                                     catalog=cat)
         t = time.perf_counter()
         fused = fuse(dense if mode != "bm25" else [], sparse if mode != "dense" else [], mode=mode,
-                     rrf_k=self.settings.rrf_k, method=getattr(self.settings, "fusion", FUSION))
+                     rrf_k=self.settings.rrf_k, method=self.settings.fusion)
         timings["fuse"] = _ms(t)
         t = time.perf_counter()
         top = [pid for pid, _ in fused[:top_k] if pid in cat.papers]
