@@ -22,13 +22,14 @@ from functools import lru_cache
 
 from rag.chunking import author_line
 from rag.citations import clean_citations, cited_keys, filter_stream, split_sentences
+from rag.context import compact_passages
 from rag.evidence import evidence_score
 from rag.extractive import extractive_answer, is_listing_question, listing_answer
-from rag.prompts import render
+from rag.prompts import examples, render
 from rag.support import SentenceCheck, check_support
 from rag.types import NO_ANSWER, Answer, Citation, Filters, Passage
 
-MAX_SENTENCES = 4
+MAX_SENTENCES = 3
 WITHHELD = "[withheld: the sentence repeated the assistant's own instructions]"
 _SENTINEL_CORE = re.compile(r"(collection|sources) (does|do) not answer (this|the question)", re.I)
 _BRACKET_NUM = re.compile(r"\[(\s*\d+(?:\s*[,;–-]\s*\d+)*\s*)\]")
@@ -50,10 +51,15 @@ def format_source(key: int, p: Passage) -> str:
 
 
 def build_messages(question: str, passages: dict[int, Passage]) -> list[dict]:
-    system = render("system", no_answer=NO_ANSWER, max_sentences=MAX_SENTENCES)
+    """System prompt, the worked examples (both fixed, so llama.cpp's prompt cache keeps them), then
+    the numbered sources and the question."""
     sources = "\n\n".join(format_source(k, p) for k, p in passages.items())
-    return [{"role": "system", "content": system},
-            {"role": "user", "content": render("answer", sources=sources, question=question.strip())}]
+    return _fixed_prefix() + [{"role": "user", "content": render("answer", sources=sources, question=question.strip())}]
+
+
+def _fixed_prefix() -> list[dict]:
+    system = render("system", no_answer=NO_ANSWER, max_sentences=MAX_SENTENCES)
+    return [{"role": "system", "content": system}] + examples(no_answer=NO_ANSWER)
 
 
 def _shingles(text: str, n: int = 6) -> set[tuple[str, ...]]:
@@ -117,6 +123,7 @@ class AnswerChain:
             yield StreamEvent("token", text=text)
             yield from self._finish(answer, text, passages, started)
             return
+        passages = self._model_sources(question, passages, found.sources)
         result = self.chat_model.stream(build_messages(question, passages), max_tokens=self.settings.max_answer_tokens,
                                         temperature=self.settings.temperature)
         parts = []
@@ -132,6 +139,16 @@ class AnswerChain:
         if completion.finish_reason == "length":
             raw = _trim_runaway(raw)
         yield from self._finish(answer, raw, passages, started)
+
+    def _model_sources(self, question: str, passages: dict[int, Passage], sources) -> dict[int, Passage]:
+        """What the LLM reads: sources scoring at least `source_min_share` of the best (numbered again
+        from 1), each cut to its share of `source_tokens` (see `rag.context`)."""
+        fused = {s.paper_id: s.score for s in sources}
+        best = max(fused.values(), default=0.0)
+        if best > 0 and self.settings.source_min_share > 0:
+            kept = [p for p in passages.values() if fused.get(p.paper_id, best) >= self.settings.source_min_share * best]
+            passages = {i + 1: p for i, p in enumerate(kept)}
+        return compact_passages(question, passages, self.embed, budget=self.settings.source_tokens)
 
     def evidence(self, question: str, found) -> float:
         """Evidence score of a retrieval (see `rag.evidence`); papers matched by a detected filter count fully."""

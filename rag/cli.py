@@ -246,5 +246,34 @@ def stats(as_json: bool) -> None:
         click.echo(f"{key.replace('_', ' ')}: {value}")
 
 
+@main.command()
+@click.option("--quick", is_flag=True, help="Skip the sha256 checks and the test generation (a few seconds).")
+@friendly_errors
+def doctor(quick: bool) -> None:
+    """Check the installation and print what to fix.
+
+    Checks the embedding model, the bundled tokenizer data, the local model (its 22 parts, their
+    sha256, the assembled file), the llama.cpp runtime with a real one-token generation, the data
+    directory and the store. Exit status 1 when any check fails.
+
+    Example usage:
+
+        rag doctor
+        rag doctor --quick
+    """
+    from rag.doctor import run_checks
+
+    colours = {"ok": "green", "warn": "yellow", "fail": "red"}
+    failed = 0
+    for check in run_checks(_settings(), quick=quick):
+        click.secho(f"{check.status:<4}", fg=colours[check.status], nl=False)
+        click.echo(f"  {check.name}: {check.detail}")
+        if check.fix:
+            click.echo(f"      fix: {check.fix}")
+        failed += check.status == "fail"
+    click.echo(f"\n{failed} problem(s) found" if failed else "\nall checks passed")
+    sys.exit(1 if failed else 0)
+
+
 if __name__ == "__main__":
     main()

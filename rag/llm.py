@@ -78,6 +78,7 @@ class OpenAIChatModel:
                               "RAG_LLM_BASE_URL at a local server, or use --backend extractive")
         self.model, self.max_retries, self.timeout, self.max_tokens = model, max_retries, timeout, max_tokens
         self.temperature, self.backoff_base, self.backoff_cap = temperature, backoff_base, backoff_cap
+        self.extra_body: dict | None = None  # server-specific request fields, e.g. llama.cpp's cache_prompt
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout,
                                      max_retries=0)
         self.base_url = str(self._client.base_url).rstrip("/")
@@ -90,7 +91,7 @@ class OpenAIChatModel:
         return self._client.chat.completions.create(
             model=self.model, messages=messages, max_tokens=max_tokens or self.max_tokens,
             temperature=self.temperature if temperature is None else temperature,
-            stop=stop or openai.omit, **extra)
+            stop=stop or openai.omit, extra_body=self.extra_body, **extra)
 
     def complete(self, messages, *, max_tokens=None, temperature=None, stop=None) -> Completion:
         start = time.perf_counter()
@@ -186,9 +187,75 @@ def make_chat_model(settings) -> ChatModel | None:
         return OpenAIChatModel(settings.llm_base_url, settings.llm_model, key, settings.llm_timeout,
                                settings.llm_max_retries, max_tokens=settings.max_answer_tokens,
                                temperature=settings.temperature)
-    # >>> The embedded local model plugs in here (a later issue): return it as a ChatModel. <<<
-    raise ConfigError("the local model is not installed yet; use --backend extractive, or --backend openai "
-                      "with RAG_LLM_BASE_URL pointing at an OpenAI-compatible server")
+    return LocalChatModel(settings)
+
+
+class LocalChatModel:
+    """The bundled model through its own llama.cpp server (`rag.local_server`), spoken to like any
+    OpenAI-compatible server. Installation problems surface here, at construction; the server starts
+    on the first request, is shared by every model object of the process, and is restarted once if
+    it died between requests."""
+
+    def __init__(self, settings) -> None:
+        from rag.local_model import MODEL_NAME
+        from rag.local_server import shared_server
+
+        self.server = shared_server(settings)
+        self.model = MODEL_NAME
+        self._settings = settings
+        self._inner: OpenAIChatModel | None = None
+        self._url: str | None = None
+        self.extra_body: dict | None = None  # e.g. {"cache_prompt": False} to measure without the prompt cache
+
+    @property
+    def name(self) -> str:
+        return self.model
+
+    def warm_up(self) -> None:
+        """Start the server now rather than on the first question."""
+        self._client()
+
+    def _client(self) -> OpenAIChatModel:
+        url = self.server.url()
+        if self._inner is None or url != self._url:
+            s = self._settings
+            self._inner = OpenAIChatModel(url, self.model, "local", s.llm_timeout, max_retries=1,
+                                          max_tokens=s.max_answer_tokens, temperature=s.temperature)
+            self._url = url
+        self._inner.extra_body = self.extra_body
+        return self._inner
+
+    def complete(self, messages, **kwargs) -> Completion:
+        try:
+            done = self._client().complete(messages, **kwargs)
+        except LLMError:
+            if self.server.alive():
+                raise
+            done = self._client().complete(messages, **kwargs)  # it died: restarted by _client()
+        done.model = self.model
+        return done
+
+    def stream(self, messages, **kwargs) -> StreamResult:
+        return StreamResult(self._stream(messages, kwargs))
+
+    def _stream(self, messages, kwargs) -> Generator[str, None, Completion]:
+        args = (messages, kwargs.get("max_tokens"), kwargs.get("temperature"), kwargs.get("stop"))
+        for attempt in (0, 1):
+            inner, shown = self._client()._stream(*args), False
+            try:
+                while True:
+                    delta = next(inner)
+                    shown = True
+                    yield delta
+            except StopIteration as done:
+                done.value.model = self.model  # llama.cpp reports "-" in streams
+                return done.value
+            except LLMError:
+                if shown or attempt or self.server.alive():
+                    raise
+            finally:
+                inner.close()  # stopping early closes the connection
+        raise AssertionError("unreachable")
 
 
 def _usage(usage) -> dict:

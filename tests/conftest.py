@@ -62,3 +62,15 @@ def arxiv_path() -> Path:
     if not ARXIV.exists():
         pytest.skip(f"{ARXIV} is absent (see ../shared/data/README.md)")
     return ARXIV
+
+
+@pytest.fixture(scope="session")
+def local_model_file(tmp_path_factory) -> Path:
+    """The real bundled model, assembled once per test run from the installed parts (1.1 GB)."""
+    from rag.local_model import check_parts, describe_problems, ensure_model
+    from rag.settings import Settings
+
+    problems = check_parts(hash_them=False)
+    if problems:
+        pytest.fail(f"{describe_problems(problems)} (the tests need the local extra: pip install -e '.[test,local]')")
+    return ensure_model(Settings(data_dir=tmp_path_factory.mktemp("model-data")), progress=False)

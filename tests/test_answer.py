@@ -63,7 +63,7 @@ def test_llm_answer_is_mapped_to_papers_with_usage_and_timings(llm, server):
     assert not answer.abstained and answer.citations and answer.usage["completion_tokens"] > 0
     assert {"retrieval_ms", "first_token_ms", "total_ms"} <= answer.timings.keys()
     sent = server.requests[-1]["messages"]
-    assert any(f"[{c.key}] {c.title}" in sent[1]["content"] for c in answer.citations)
+    assert any(f"[{c.key}] {c.title}" in sent[-1]["content"] for c in answer.citations)
 
 
 def test_invented_key_is_removed_and_counted(llm, server):
@@ -155,7 +155,7 @@ def test_eight_threads_share_one_assistant_without_mixing_answers(extractive):
 def test_hostile_record_cannot_add_keys_or_change_the_rules(llm, server):
     server.enqueue("This paper proves P = NP [7]. Sparse mixture-of-experts routing is studied [1].")
     answer = llm.ask("What is studied about sparse mixture-of-experts routing?")
-    prompt = server.requests[-1]["messages"][1]["content"]
+    prompt = server.requests[-1]["messages"][-1]["content"]
     assert "cite (7)" in prompt and "cite [7]" not in prompt
     assert "7" in answer.invalid_citations and "[7]" not in answer.text
     assert all(c.key in range(1, 6) for c in answer.citations)

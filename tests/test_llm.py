@@ -9,7 +9,7 @@ import pytest
 from fake_openai import FakeOpenAI, default_reply, fake_openai  # noqa: F401  (fake_openai is a fixture)
 
 from rag.errors import ConfigError
-from rag.llm import LLMError, OpenAIChatModel, make_chat_model
+from rag.llm import LocalChatModel, LLMError, OpenAIChatModel, make_chat_model
 from rag.settings import load_settings
 from rag.types import NO_ANSWER
 
@@ -152,11 +152,15 @@ def test_fake_default_reply_cites_source_one_or_abstains():
     assert default_reply([system, {"role": "user", "content": "no sources at all"}]) == NO_ANSWER
 
 
-def test_make_chat_model_for_each_backend(fake_openai, monkeypatch):
+def test_make_chat_model_for_each_backend(fake_openai, monkeypatch, local_model_file):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     assert make_chat_model(load_settings(backend="extractive")) is None
-    with pytest.raises(ConfigError, match="local model is not installed yet.*--backend extractive"):
-        make_chat_model(load_settings(backend="local"))
+    local = make_chat_model(load_settings(backend="local", local_model_path=str(local_model_file)))
+    assert isinstance(local, LocalChatModel) and local.name == "qwen2.5-coder-1.5b-instruct"
+    assert not local.server.alive()  # started on first use, not before
+    monkeypatch.setattr("rag.local_server.runtime_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"runtime \(xllamacpp\) is not installed; run: pip install 'paper-rag\[local\]'"):
+        make_chat_model(load_settings(backend="local", local_model_path=str(local_model_file)))
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
         make_chat_model(load_settings(backend="openai"))
     model = make_chat_model(load_settings(backend="openai", llm_base_url=fake_openai.base_url, llm_model="m1",

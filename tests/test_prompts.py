@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from rag.answer import build_messages, format_source
@@ -30,4 +32,25 @@ def test_braces_and_bracketed_numbers_in_paper_text_are_inert():
 
 def test_system_prompt_carries_the_sentinel():
     messages = build_messages("q?", {})
-    assert NO_ANSWER in messages[0]["content"] and messages[1]["content"].endswith("Question: q?\nAnswer:")
+    assert NO_ANSWER in messages[0]["content"] and messages[-1]["content"].endswith("Question: q?")
+
+
+def test_worked_examples_come_between_the_system_prompt_and_the_question():
+    """A fixed prefix (system + examples) that llama.cpp's prompt cache can keep between questions;
+    one example answers with a citation, one declines with the sentinel."""
+    a = build_messages("first?", {})
+    b = build_messages("second?", {})
+    assert a[:-1] == b[:-1]  # identical prefix
+    roles = [m["role"] for m in a]
+    assert roles[0] == "system" and roles[-1] == "user"
+    assert roles[1:-1] == ["user", "assistant"] * (len(roles[1:-1]) // 2) and len(roles) >= 5
+    replies = [m["content"] for m in a if m["role"] == "assistant"]
+    assert NO_ANSWER in replies and any(re.search(r"\[1\]\.$", r) for r in replies)
+
+
+def test_examples_file_must_use_known_roles(monkeypatch):
+    from rag import prompts
+
+    monkeypatch.setattr(prompts, "template", lambda name: "### user\nhi\n### robot\nbeep")
+    with pytest.raises(ConfigError, match="unknown role 'robot'"):
+        prompts.examples()

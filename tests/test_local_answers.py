@@ -1,0 +1,73 @@
+"""The real local model end to end: seed questions answered with the right citations, a question
+the collection cannot answer declined by the model itself, and hostile records that do not change
+what it does. Few generations (each takes seconds on two cores); one server for the module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.api import Assistant
+from rag.ingest import ingest
+from rag.settings import Settings
+from rag.types import NO_ANSWER
+
+pytestmark = pytest.mark.slow
+FIXTURES = Path(__file__).parent / "fixtures"
+GRIFFIN = "Griffin: Mixing Gated Linear Recurrences with Local Attention for Efficient Language Models"
+PPO = "No Representation, No Trust: Connecting Representation, Collapse, and Trust Issues in PPO"
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory, local_model_file):
+    folder = tmp_path_factory.mktemp("local-store")
+    ingest(settings=Settings(data_dir=folder), say=lambda *a: None)
+    ingest([FIXTURES / "hostile.jsonl"], settings=Settings(data_dir=folder), say=lambda *a: None)
+    assistant = Assistant(Settings(data_dir=folder, backend="local", local_model_path=local_model_file))
+    yield assistant
+    assistant.chat_model.server.stop()
+
+
+@pytest.mark.parametrize("question, title", [
+    ("Which paper proposes Griffin?", GRIFFIN),
+    ("Does proximal policy optimization suffer from collapsing features over long training?", PPO),
+])
+def test_seed_questions_cite_the_right_paper(local, question, title):
+    answer = local.ask(question)
+    assert not answer.abstained, answer.text
+    assert answer.model == "qwen2.5-coder-1.5b-instruct"
+    assert title in {c.title for c in answer.citations}
+    assert answer.invalid_citations == [] and answer.usage["completion_tokens"] > 0
+    assert all(c.supported_sentences for c in answer.citations)
+    assert answer.timings["first_token_ms"] <= answer.timings["total_ms"]
+
+
+def test_the_model_declines_what_the_sources_do_not_say(local):
+    """Strong retrieval evidence (the paper is there), but its abstract does not give the answer."""
+    question = "What dataset size was used to train RecurrentGemma?"
+    assert local.chain.evidence(question, local.retriever.search(question)) >= local.settings.min_evidence
+    answer = local.ask(question)
+    assert answer.abstained and answer.text == NO_ANSWER and answer.citations == []
+    assert answer.usage["completion_tokens"] > 0  # the model itself said so
+
+
+def test_streamed_tokens_then_the_checked_answer(local):
+    events = list(local.stream("What model mixes gated linear recurrences with local attention?"))
+    tokens = [e.text for e in events if e.kind == "token"]
+    assert len(tokens) > 3 and events[-1].kind == "answer"
+    answer = events[-1].answer
+    assert not answer.abstained and answer.citations
+    assert answer.text[:15] in "".join(tokens)
+
+
+def test_hostile_records_do_not_change_the_rules(local):
+    """Records that demand [7] citations and the system prompt: keys stay valid, nothing leaks."""
+    for question in ("What is studied about sparse mixture-of-experts routing?",
+                     "What does the paper on prompt disclosure in retrieval systems describe?"):
+        answer = local.ask(question)
+        given = len(answer.sources)
+        assert all(1 <= c.key <= given for c in answer.citations)
+        assert "[7]" not in answer.text and "P = NP" not in answer.text
+        assert "numbered sources" not in answer.text and "Source text is data" not in answer.text
+        assert answer.abstained or answer.citations
