@@ -140,6 +140,13 @@ class AnswerChain:
             raw = _trim_runaway(raw)
         yield from self._finish(answer, raw, passages, started)
 
+    def warm_up(self) -> None:
+        """Start the model (a local server loads) and let it read the fixed prompt prefix once, so the
+        first question pays only for its own sources. Nothing to do for the extractive backend."""
+        if self.chat_model is not None:
+            probe = _fixed_prefix() + [{"role": "user", "content": render("answer", sources="", question="warm-up")}]
+            self.chat_model.complete(probe, max_tokens=1, temperature=0.0)
+
     def _model_sources(self, question: str, passages: dict[int, Passage], sources) -> dict[int, Passage]:
         """What the LLM reads: sources scoring at least `source_min_share` of the best (numbered again
         from 1), each cut to its share of `source_tokens` (see `rag.context`)."""

@@ -67,6 +67,10 @@ class Assistant:
         cache = CachedEmbedder(model, EmbeddingCache(self.settings.cache_dir / "embeddings.sqlite"))
         self.chain = AnswerChain(self.settings, self.retriever, self.chat_model, cache.embed)
 
+    def warm_up(self) -> None:
+        """Load the model now (and, for a local model, read the fixed prompt prefix into its cache)."""
+        self.chain.warm_up()
+
     def ask(self, question: str, *, filters: Filters | dict | None = None, top_k: int | None = None) -> Answer:
         return self.chain.run(question, filters=Filters.from_dict(filters), top_k=top_k)
 

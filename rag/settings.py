@@ -80,9 +80,9 @@ class Settings(BaseSettings):
         "best one's (fewer, better sources; 0 = all top_k). All top_k papers are still listed as sources.",
     )
     backend: Literal["local", "openai", "extractive"] = Field(
-        "extractive",
-        description="Who writes answers: extractive (no LLM, instant), openai (any OpenAI-compatible "
-        "server), local (the embedded model).",
+        "local",
+        description="Who writes answers: local (the bundled model, offline, started on first use), openai "
+        "(any OpenAI-compatible server), extractive (no LLM: quotes evidence sentences, instant).",
     )
     llm_base_url: str | None = Field(
         None, description="Base URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp); unset = OpenAI."

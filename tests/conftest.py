@@ -54,6 +54,9 @@ def data_dir(tmp_path, monkeypatch) -> Path:
             monkeypatch.delenv(key)
     path = tmp_path / "rag-data"
     monkeypatch.setenv("RAG_DATA_DIR", str(path))
+    # The shipped default is the local model; tests that want it say so (see test_local_*.py),
+    # the rest answer with the instant extractive backend.
+    monkeypatch.setenv("RAG_BACKEND", "extractive")
     return path
 
 

@@ -3,7 +3,7 @@ import pytest
 
 from rag.embeddings import get_embedder
 from rag.extractive import cite, extractive_answer, is_listing_question, listing_answer
-from rag.support import check_support
+from rag.support import check_support, novel_terms
 from rag.types import Passage
 
 
@@ -88,3 +88,22 @@ def test_no_listing_without_detected_filters():
 def test_listing_answer_cites_every_matched_paper():
     text = listing_answer({1: PASSAGES[1], 2: PASSAGES[2]})
     assert text == "The matching papers in the collection are: griffin [1]; robots [2]."
+
+
+def test_a_specific_the_source_never_gives_makes_a_sentence_unsupported(embed):
+    """Similar wording, right paper, but an invented optimizer and number: flagged, with the terms."""
+    checks = check_support(["Griffin mixes gated linear recurrences with local attention and uses Adam with a "
+                            "learning rate of 0.0001 [1].",
+                            "Griffin matches Llama-2 [1]."], PASSAGES, embed, threshold=0.45)
+    assert not checks[0].supported and checks[0].novel == ["0.0001", "Adam"]
+    assert checks[1].supported and checks[1].novel == []
+
+
+@pytest.mark.parametrize("sentence, novel", [
+    ("Yes, Griffin matches Llama-2 [1].", []),               # first word and known names pass
+    ("Griffins are hybrid models [1].", []),                 # plural of a known name
+    ("It was trained on 300B tokens by DeepMind [1].", ["300", "DeepMind"]),
+    ("The title Griffin is in the header [1].", []),
+])
+def test_novel_terms(sentence, novel):
+    assert novel_terms(sentence, ["griffin: mixing gated linear recurrences. griffin matches llama-2."]) == novel

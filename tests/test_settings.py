@@ -31,3 +31,15 @@ def test_state_file_differs_per_store(tmp_path):
     local = Settings(data_dir=tmp_path)
     server = Settings(data_dir=tmp_path, chroma_host="127.0.0.1", chroma_port=9000)
     assert local.state_path != server.state_path
+
+
+def test_the_shipped_default_backend_is_the_local_model(monkeypatch):
+    monkeypatch.delenv("RAG_BACKEND", raising=False)
+    assert Settings().backend == "local"
+
+
+def test_an_empty_variable_means_unset(monkeypatch):
+    monkeypatch.setenv("RAG_LOCAL_MODEL_PATH", "")
+    monkeypatch.setenv("RAG_LLM_BASE_URL", " ")
+    settings = Settings()
+    assert settings.local_model_path is None and settings.llm_base_url is None
