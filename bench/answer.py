@@ -97,10 +97,11 @@ LLM_VARIANTS = {
     "naive": ({"source_tokens": 0, "source_min_share": 0.0}, False),   # whole passages, 5 sources, no cache
     "cache": ({"source_tokens": 0, "source_min_share": 0.0}, True),    # + fixed prefix kept in the prompt cache
     "compact": ({"source_tokens": 400, "source_min_share": 0.0}, True),  # + sources cut to 400 tokens
-    "default": ({}, True),                                                # + only sources >= 0.5 x best score
-    "budget300": ({"source_tokens": 300}, True),                         # default with 300 source tokens
-    "short": ({"max_answer_tokens": 120}, True),                         # + answers capped at 120 tokens
-    "threads1": ({"local_threads": 1}, True),                            # default on one thread
+    "fewer": ({"source_tokens": 400, "source_min_share": 0.5}, True),  # + only papers >= 0.5 x best score
+    "budget300": ({"source_tokens": 300, "source_min_share": 0.5}, True),  # + 300 source tokens
+    "default": ({}, True),                                   # the shipped settings: 300 tokens, >= 0.6 x best
+    "short": ({"source_tokens": 400, "source_min_share": 0.5, "max_answer_tokens": 120}, True),
+    "threads1": ({"source_tokens": 400, "source_min_share": 0.5, "local_threads": 1}, True),
 }
 
 

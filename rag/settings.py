@@ -70,12 +70,12 @@ class Settings(BaseSettings):
         "sentence reaches this.",
     )
     source_tokens: int = Field(
-        400, ge=0, le=100000,
+        300, ge=0, le=100000,
         description="Most tokens of source text an LLM reads per question (all sources together). A longer "
         "source keeps its sentences most similar to the question; 0 = no limit.",
     )
     source_min_share: float = Field(
-        0.5, ge=0.0, le=1.0,
+        0.6, ge=0.0, le=1.0,
         description="An LLM reads only the retrieved papers whose fused score is at least this share of the "
         "best one's (fewer, better sources; 0 = all top_k). All top_k papers are still listed as sources.",
     )
