@@ -104,7 +104,10 @@ class LocalServer:
                     break
         finally:
             sel.close()
-        code = self._proc.poll()
+        try:  # the pipe closes a moment before the process can be reaped
+            code = self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
         self.stop()
         what = f"exited during start-up (code {code})" if code is not None else \
             f"did not start within {self.start_timeout:g}s"
@@ -225,7 +228,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--ctx", type=int, default=4096)
     args = p.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    serve(args.model, args.threads, args.ctx)
+    try:
+        serve(args.model, args.threads, args.ctx)
+    except Exception:  # noqa: BLE001 - report it in the log, and exit even if native threads linger
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
