@@ -64,23 +64,31 @@ def wait_ready(client: openai.OpenAI, proc: subprocess.Popen, timeout: float = 3
     raise SystemExit("server did not start")
 
 
-def measure(client: openai.OpenAI, model: str, messages_list: list[list[dict]], extra: dict) -> dict:
+def measure(client: openai.OpenAI, model: str, messages_list: list[list[dict]], extra: dict,
+            known_prompt_tokens: list[int] | None = None) -> dict:
+    """Medians over the prompts. A server that reports no usage in streams (llama-cpp-python) gets
+    the prompt sizes measured on the other runtime and one token per streamed piece."""
     rows = []
-    for messages in messages_list:
+    for i, messages in enumerate(messages_list):
         start = time.perf_counter()
-        first, usage = None, None
+        first, usage, pieces = None, None, 0
         stream = client.chat.completions.create(model=model, messages=messages, max_tokens=64, temperature=0,
                                                 stream=True, stream_options={"include_usage": True},
                                                 extra_body=extra)
         for chunk in stream:
-            if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content and first is None:
-                first = time.perf_counter() - start
+            if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
+                pieces += 1
+                if first is None:
+                    first = time.perf_counter() - start
             usage = chunk.usage or usage
         total = time.perf_counter() - start
-        rows.append({"prompt_tps": usage.prompt_tokens / first,
-                     "gen_tps": (usage.completion_tokens - 1) / max(total - first, 1e-6),
-                     "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens})
-    return {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+        prompt = usage.prompt_tokens if usage else known_prompt_tokens[i]
+        completion = usage.completion_tokens if usage else pieces
+        rows.append({"prompt_tps": prompt / first, "gen_tps": (completion - 1) / max(total - first, 1e-6),
+                     "prompt_tokens": prompt, "completion_tokens": completion})
+    out = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+    out["prompt_tokens_each"] = [r["prompt_tokens"] for r in rows]
+    return out
 
 
 def run_xllamacpp(model: Path, threads: int, msgs) -> dict:
@@ -97,7 +105,7 @@ def run_xllamacpp(model: Path, threads: int, msgs) -> dict:
         server.stop()
 
 
-def run_llama_cpp_python(python: str, model: Path, threads: int, msgs) -> dict:
+def run_llama_cpp_python(python: str, model: Path, threads: int, msgs, known: list[int]) -> dict:
     port = free_port()
     started = time.perf_counter()
     proc = subprocess.Popen([python, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
@@ -111,7 +119,7 @@ def run_llama_cpp_python(python: str, model: Path, threads: int, msgs) -> dict:
         start_s = time.perf_counter() - started
         # llama-cpp-python keeps one prompt cache per model; make each prompt unique at the start instead
         uniq = [[{**m[0], "content": f"({i}) " + m[0]["content"]}] + m[1:] for i, m in enumerate(msgs)]
-        return {"runtime": "llama-cpp-python", "start_s": start_s, **measure(client, "m", uniq, {})}
+        return {"runtime": "llama-cpp-python", "start_s": start_s, **measure(client, "m", uniq, {}, known)}
     finally:
         proc.terminate()
         proc.wait()
@@ -127,7 +135,8 @@ def main() -> None:
     msgs = prompts(args.store)
     results = [run_xllamacpp(args.model, args.threads, msgs)]
     if args.llama_cpp_python:
-        results.append(run_llama_cpp_python(args.llama_cpp_python, args.model, args.threads, msgs))
+        known = [n + 3 for n in results[0]["prompt_tokens_each"]]  # + the "(i) " made unique
+        results.append(run_llama_cpp_python(args.llama_cpp_python, args.model, args.threads, msgs, known))
     print(f"Command: `{' '.join(['.venv/bin/python'] + sys.argv)}`; {args.threads} threads, "
           f"load average at end {os.getloadavg()[0]:.2f}\n")
     print("| runtime | server start to first answer s | prompt tokens (median) | prompt tok/s | generation tok/s |")
