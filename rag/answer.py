@@ -145,7 +145,10 @@ class AnswerChain:
         first question pays only for its own sources. Nothing to do for the extractive backend."""
         if self.chat_model is not None:
             probe = _fixed_prefix() + [{"role": "user", "content": render("answer", sources="", question="warm-up")}]
-            self.chat_model.complete(probe, max_tokens=1, temperature=0.0)
+            if hasattr(self.chat_model, "prime"):  # the local model: restores a saved cache when it can
+                self.chat_model.prime(probe)
+            else:
+                self.chat_model.complete(probe, max_tokens=1, temperature=0.0)
 
     def _model_sources(self, question: str, passages: dict[int, Passage], sources) -> dict[int, Passage]:
         """What the LLM reads: sources scoring at least `source_min_share` of the best (numbered again

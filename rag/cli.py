@@ -178,6 +178,7 @@ def ask(question, as_json, authors, year_from, year_to, venue, categories, backe
     server = getattr(assistant.chat_model, "server", None)
     if server is not None and not server.alive():
         click.echo("starting the local model (a few seconds; the chat UI and Python keep it running)...", err=True)
+        assistant.warm_up()  # and restore its saved prompt-prefix cache
     live = (sys.stdout.isatty() if stream is None else stream) and not as_json
     answer, shown = None, []
     for event in assistant.stream(question, filters=filters, top_k=top_k):

@@ -215,6 +215,38 @@ class LocalChatModel:
         """Start the server now rather than on the first question."""
         self._client()
 
+    def prime(self, messages: list[dict]) -> str:
+        """Put `messages` (the fixed prompt prefix) in the server's prompt cache: restored from the
+        slot file saved for exactly this prefix, model and context size when there is one ("restored"),
+        else read once and saved for the next process ("computed")."""
+        import hashlib
+        import json
+
+        import httpx
+
+        server = self.server
+        ident = [messages, str(server.model_path), server.model_path.stat().st_size, server.ctx, self.model]
+        name = "prefix-" + hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16] + ".bin"
+        root = self._client().base_url.removesuffix("/v1")
+        folder = server.slot_dir
+        if folder and (folder / name).is_file():
+            try:
+                r = httpx.post(f"{root}/slots/0?action=restore", json={"filename": name}, timeout=30)
+                if r.status_code == 200:
+                    return "restored"
+            except httpx.HTTPError:
+                pass
+        self.complete(messages, max_tokens=1, temperature=0.0)
+        if folder:
+            try:
+                if httpx.post(f"{root}/slots/0?action=save", json={"filename": name}, timeout=60).status_code == 200:
+                    for old in folder.glob("prefix-*.bin"):
+                        if old.name != name:
+                            old.unlink(missing_ok=True)
+            except (httpx.HTTPError, OSError):
+                pass
+        return "computed"
+
     def _client(self) -> OpenAIChatModel:
         url = self.server.url()
         if self._inner is None or url != self._url:

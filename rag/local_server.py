@@ -11,7 +11,9 @@ parent: it exits when its stdin pipe closes (the parent exited, however it died)
 it SIGTERM when the parent dies (PR_SET_PDEATHSIG), and the parent stops it at exit. Its log goes
 to DATA_DIR/logs/local-llm.<pid>.log, removed after a clean stop; a failed start quotes its tail.
 llama.cpp keeps the last prompt's KV cache (`cache_prompt`), so the fixed system prompt at the
-start of every request is not read again. This module does not build prompts (`rag.answer`).
+start of every request is not read again; `LocalChatModel.prime` also saves that cache to
+DATA_DIR/cache/llm-prefix/ (slot save, about 16 MB) and restores it in milliseconds when a new
+process starts its server, instead of reading the prefix again (about 5-8 s on two cores). This module does not build prompts (`rag.answer`).
 """
 
 from __future__ import annotations
@@ -49,8 +51,10 @@ def runtime_available() -> bool:
 class LocalServer:
     """One llama.cpp server child process for one model file."""
 
-    def __init__(self, model_path: Path, *, threads: int, ctx: int, log_dir: Path, start_timeout: float = 180.0):
+    def __init__(self, model_path: Path, *, threads: int, ctx: int, log_dir: Path, start_timeout: float = 180.0,
+                 slot_dir: Path | None = None):
         self.model_path, self.threads, self.ctx = Path(model_path), threads, ctx
+        self.slot_dir = Path(slot_dir) if slot_dir else None
         self.log_dir, self.start_timeout = Path(log_dir), start_timeout
         self.starts = 0
         self._proc: subprocess.Popen | None = None
@@ -78,6 +82,9 @@ class LocalServer:
         self._log = self.log_dir / f"local-llm.{os.getpid()}.log"
         cmd = [sys.executable, "-m", "rag.local_server", "--model", str(self.model_path),
                "--threads", str(self.threads), "--ctx", str(self.ctx)]
+        if self.slot_dir:
+            self.slot_dir.mkdir(parents=True, exist_ok=True)
+            cmd += ["--slots", str(self.slot_dir)]
         with open(self._log, "wb") as log:
             self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                                           start_new_session=True)  # Ctrl-C reaches us, not it; we stop it
@@ -167,7 +174,8 @@ def shared_server(settings) -> LocalServer:
     with _SERVERS_LOCK:
         if key not in _SERVERS:
             _SERVERS[key] = LocalServer(path, threads=threads, ctx=settings.local_ctx,
-                                        log_dir=settings.data_dir / "logs", start_timeout=settings.local_start_timeout)
+                                        log_dir=settings.data_dir / "logs", start_timeout=settings.local_start_timeout,
+                                        slot_dir=settings.cache_dir / "llm-prefix")
         return _SERVERS[key]
 
 
@@ -192,7 +200,7 @@ def _die_with_parent() -> None:
             pass
 
 
-def serve(model: str, threads: int, ctx: int) -> None:
+def serve(model: str, threads: int, ctx: int, slots: str | None = None) -> None:
     import xllamacpp
 
     parent = os.getppid()
@@ -211,6 +219,8 @@ def serve(model: str, threads: int, ctx: int) -> None:
     params.hostnames = ["127.0.0.1"]
     params.port = 0  # the OS picks a free port
     params.offline = True
+    if slots:
+        params.slot_save_path = slots.rstrip("/") + "/"  # llama.cpp appends the file name as is
     server = xllamacpp.Server(params)
     print(READY + server.listening_address, flush=True)
     try:
@@ -226,10 +236,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", required=True)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     p.add_argument("--ctx", type=int, default=4096)
+    p.add_argument("--slots", help="folder for saved prompt caches (slot save/restore)")
     args = p.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        serve(args.model, args.threads, args.ctx)
+        serve(args.model, args.threads, args.ctx, args.slots)
     except Exception:  # noqa: BLE001 - report it in the log, and exit even if native threads linger
         import traceback
 

@@ -104,3 +104,26 @@ def test_a_broken_model_file_fails_with_the_log_and_leaves_nothing_running(tmp_p
         server.url()
     assert not server.alive()
     assert list((tmp_path / "logs").glob("local-llm.*.log"))  # kept for diagnosis
+
+
+def test_the_prompt_prefix_cache_is_saved_and_restored_by_the_next_server(local_model_file):
+    from rag.answer import _fixed_prefix
+
+    prefix = _fixed_prefix() + [{"role": "user", "content": "Sources:\n\nQuestion: warm-up"}]
+    model = LocalChatModel(Settings(backend="local", local_model_path=local_model_file))
+    try:
+        assert model.prime(prefix) == "computed"
+        folder = model.server.slot_dir  # of the first data directory that started this process's server
+        assert folder.parent.name == "cache"
+        saved = list(folder.glob("prefix-*.bin"))
+        assert len(saved) == 1 and saved[0].stat().st_size > 1_000_000
+        model.server.stop()  # as when the process exits; the next one starts a fresh server
+        assert model.prime(prefix) == "restored"
+        done = model.complete(prefix[:-1] + [{"role": "user", "content": "Sources:\n\nQuestion: Say ok."}],
+                              max_tokens=4)
+        assert done.text.strip()
+        other = [{"role": "system", "content": "A different prefix."}]
+        assert model.prime(other) == "computed"  # another prefix is not confused with the saved one
+        assert [p.name for p in folder.glob("prefix-*.bin")] != [saved[0].name]
+    finally:
+        model.server.stop()
