@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 CITE_RE = re.compile(r"\[\s*(?:sources?\s*)?(\d+(?:\s*(?:[,;]|-|–)\s*\d+)*)\s*\]", re.I)
 _SENT_END_RE = re.compile(r"(?<=[.!?])(?:\s*(?:\[[^\]]*\]))*\s+(?=[A-Z0-9\"“(])")
 _PLACEHOLDER_RE = re.compile(r"\[\s*(?:\?+|n|x|k|#|citation needed|sources?\s*\??)?\s*\]", re.I)
-_ABBREV_RE = re.compile(r"\b(?:e\.g|i\.e|et al|cf|vs|Fig|Eq|approx|resp)\.$", re.I)
+_ABBREV_RE = re.compile(r"\b(?:e\.g|i\.e|et al|cf|vs|Fig|Eq|approx|resp)\.$|(?-i:(?:^|\s)[A-Z]\.)$", re.I)
 
 
 def keys_in(group: str) -> list[int]:

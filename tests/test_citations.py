@@ -43,3 +43,8 @@ def test_stream_filter_counts_what_it_dropped():
     f = CitationStreamFilter([1])
     text = f.feed("x [4] y [1]") + f.flush()
     assert text == "x  y [1]" and f.invalid == ["4"]
+
+
+def test_an_initial_in_a_name_does_not_end_a_sentence():
+    text = "John D. Co-Reyes published two papers in 2021 [1][2]. Both study RL [1]."
+    assert split_sentences(text) == ["John D. Co-Reyes published two papers in 2021 [1][2].", "Both study RL [1]."]
