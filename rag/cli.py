@@ -53,6 +53,8 @@ def main() -> None:
 
         rag ingest                 # index the built-in sample corpus
         rag ingest papers/ more.jsonl
+        rag ask "Which paper proposes Griffin?"
+        rag chat                   # the chat window in your browser
         rag stats
     """
     _offline_env()
@@ -248,6 +250,47 @@ def stats(as_json: bool) -> None:
         if isinstance(value, dict):
             value = ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
         click.echo(f"{key.replace('_', ' ')}: {value}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on. Anything but 127.0.0.1 exposes the UI to your network: add --auth.")
+@click.option("--port", type=int, help="Port (default: RAG_UI_PORT, 7860).")
+@click.option("--auth", metavar="USER:PASSWORD", help="Ask for this username and password.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
+@friendly_errors
+def chat(host: str, port: int | None, auth: str | None, open_browser: bool) -> None:
+    """Open the chat window: a web page on 127.0.0.1 to ask, read cited answers and add papers.
+
+    With nothing indexed yet it indexes the built-in sample first. Runs until Ctrl+C.
+
+    Example usage:
+
+        rag chat
+        rag chat --port 8080 --open
+        rag chat --host 0.0.0.0 --auth alice:secret
+    """
+    from rag.errors import ConfigError
+
+    settings = _settings()
+    credentials = None
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise ConfigError("--auth takes USER:PASSWORD, e.g. --auth alice:secret")
+        credentials = (user, password)
+    if host not in ("127.0.0.1", "localhost", "::1") and not credentials:
+        click.secho(f"warning: the chat UI will be reachable from your network at {host}; consider --auth "
+                    "USER:PASSWORD", fg="yellow", err=True)
+    from rag.ui.app import launch
+
+    port = port or settings.ui_port
+    try:
+        launch(settings, host=host, port=port, auth=credentials, open_browser=open_browser,
+               say=lambda msg: click.echo(msg, err=True))
+    except OSError as exc:
+        raise ConfigError(f"cannot serve the chat UI on {host}:{port} ({exc.strerror or exc}); "
+                          "choose another with --port N (or RAG_UI_PORT)") from None
 
 
 @main.command()

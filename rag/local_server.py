@@ -93,26 +93,29 @@ class LocalServer:
         self._url = line[len(READY):].strip().rstrip("/") + "/v1"
 
     def _read_ready(self) -> str:
+        proc = self._proc  # stop() from another thread (exit) may clear self._proc meanwhile
         deadline = time.monotonic() + self.start_timeout
         sel = selectors.DefaultSelector()
-        sel.register(self._proc.stdout, selectors.EVENT_READ)
+        sel.register(proc.stdout, selectors.EVENT_READ)
         buf = b""
         try:
             while time.monotonic() < deadline:
                 if sel.select(timeout=0.2):
-                    chunk = os.read(self._proc.stdout.fileno(), 4096)
+                    chunk = os.read(proc.stdout.fileno(), 4096)
                     if not chunk:
                         break
                     buf += chunk
                     for line in buf.decode(errors="replace").splitlines():
                         if line.startswith(READY):
                             return line
-                if self._proc.poll() is not None:
+                if proc.poll() is not None:
                     break
+        except (OSError, ValueError):  # the pipe was closed under us: stopped while starting
+            pass
         finally:
             sel.close()
         try:  # the pipe closes a moment before the process can be reaped
-            code = self._proc.wait(timeout=5)
+            code = proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None
         self.stop()

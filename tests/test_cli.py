@@ -52,3 +52,18 @@ def test_bad_setting_is_reported_not_raised(monkeypatch):
     monkeypatch.setenv("RAG_CHUNK_TOKENS", "lots")
     result = run("stats")
     assert result.exit_code == 1 and "RAG_CHUNK_TOKENS" in result.output
+
+
+def test_chat_rejects_a_malformed_auth_and_a_busy_port():
+    import socket
+
+    result = run("chat", "--auth", "alice")
+    assert result.exit_code == 1 and "--auth takes USER:PASSWORD" in result.output
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run("chat", "--port", str(port))
+    assert result.exit_code == 1
+    assert f"cannot serve the chat UI on 127.0.0.1:{port}" in result.output and "--port N" in result.output
+    assert "Traceback" not in result.output
