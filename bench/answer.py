@@ -100,7 +100,6 @@ LLM_VARIANTS = {
     "fewer": ({"source_tokens": 400, "source_min_share": 0.5}, True),  # + only papers >= 0.5 x best score
     "budget300": ({"source_tokens": 300, "source_min_share": 0.5}, True),  # + 300 source tokens
     "default": ({}, True),                                   # the shipped settings: 300 tokens, >= 0.6 x best
-    "budget250": ({"source_tokens": 250}, True),                         # default with 250 source tokens
     "short": ({"source_tokens": 400, "source_min_share": 0.5, "max_answer_tokens": 120}, True),
     "threads1": ({"source_tokens": 400, "source_min_share": 0.5, "local_threads": 1}, True),
 }
