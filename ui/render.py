@@ -89,7 +89,8 @@ def _cite_links(escaped: str, titles: dict[int, str]) -> str:
 def card_html(c: Citation) -> str:
     title = c.title or "Untitled"
     quotes = [strip_keys(s) for s in c.supported_sentences if strip_keys(s)]
-    quote = f'<span class="rag-quote">“{esc(quotes[0])}”</span>' if quotes else ""
+    # the answer's own sentence (a paraphrase for an LLM), so not shown as a quotation of the paper
+    quote = f'<span class="rag-quote"><b>cited for:</b> {esc(quotes[0])}</span>' if quotes else ""
     all_authors = ", ".join(a for a in c.authors if a) or "unknown"
     return (
         f'<details class="rag-card" data-key="{c.key}" data-paper="{esc(c.paper_id)}">'
