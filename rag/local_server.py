@@ -213,8 +213,11 @@ def serve(model: str, threads: int, ctx: int, slots: str | None = None) -> None:
     params = xllamacpp.CommonParams()
     params.model.path = model
     params.model_alias = MODEL_NAME
-    params.n_ctx = ctx
-    params.n_parallel = 1  # one slot: its KV cache keeps the shared system prompt between questions
+    # Two slots of `ctx` tokens each: llama.cpp sends a request to the slot whose cached prompt it
+    # shares most with, so answers keep reusing the cached system prompt and examples in one slot
+    # while a different prompt (a chat follow-up being condensed) goes to the other.
+    params.n_parallel = 2
+    params.n_ctx = ctx * 2
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     params.cache_prompt = True

@@ -1,0 +1,1 @@
+"""The offline evaluation harness (`rag.eval`): grounding and retrieval metrics, datasets, reports."""
