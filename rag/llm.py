@@ -236,7 +236,11 @@ class LocalChatModel:
                     return "restored"
             except httpx.HTTPError:
                 pass
-        self.complete(messages, max_tokens=1, temperature=0.0)
+        pinned, self.extra_body = self.extra_body, {**(self.extra_body or {}), "id_slot": 0}  # the slot saved below
+        try:
+            self.complete(messages, max_tokens=1, temperature=0.0)
+        finally:
+            self.extra_body = pinned
         if folder:
             try:
                 if httpx.post(f"{root}/slots/0?action=save", json={"filename": name}, timeout=60).status_code == 200:
