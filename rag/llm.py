@@ -87,17 +87,18 @@ class OpenAIChatModel:
     def name(self) -> str:
         return self.model
 
-    def _request(self, messages, max_tokens, temperature, stop, **extra):
+    def _request(self, messages, max_tokens, temperature, stop, body=None, **extra):
         return self._client.chat.completions.create(
             model=self.model, messages=messages, max_tokens=max_tokens or self.max_tokens,
             temperature=self.temperature if temperature is None else temperature,
-            stop=stop or openai.omit, extra_body=self.extra_body, **extra)
+            stop=stop or openai.omit, extra_body={**(self.extra_body or {}), **(body or {})} or None, **extra)
 
-    def complete(self, messages, *, max_tokens=None, temperature=None, stop=None) -> Completion:
+    def complete(self, messages, *, max_tokens=None, temperature=None, stop=None, body=None) -> Completion:
+        """`body`: extra request fields for this call only (server-specific, e.g. llama.cpp's id_slot)."""
         start = time.perf_counter()
         for attempt in range(self.max_retries + 1):
             try:
-                resp = self._request(messages, max_tokens, temperature, stop)
+                resp = self._request(messages, max_tokens, temperature, stop, body)
                 break
             except openai.APIError as exc:
                 self._backoff_or_raise(exc, attempt)
@@ -108,12 +109,12 @@ class OpenAIChatModel:
     def stream(self, messages, *, max_tokens=None, temperature=None, stop=None) -> StreamResult:
         return StreamResult(self._stream(messages, max_tokens, temperature, stop))
 
-    def _stream(self, messages, max_tokens, temperature, stop) -> Generator[str, None, Completion]:
+    def _stream(self, messages, max_tokens, temperature, stop, body=None) -> Generator[str, None, Completion]:
         start = time.perf_counter()
         for attempt in range(self.max_retries + 1):
             model, usage, finish, first_ms, parts = self.model, {}, None, None, []
             try:
-                with self._request(messages, max_tokens, temperature, stop, stream=True,
+                with self._request(messages, max_tokens, temperature, stop, body, stream=True,
                                    stream_options={"include_usage": True}) as stream:
                     for chunk in stream:
                         model, usage = chunk.model or model, _usage(chunk.usage) or usage
@@ -194,7 +195,10 @@ class LocalChatModel:
     """The bundled model through its own llama.cpp server (`rag.local_server`), spoken to like any
     OpenAI-compatible server. Installation problems surface here, at construction; the server starts
     on the first request, is shared by every model object of the process, and is restarted once if
-    it died between requests."""
+    it died between requests. Answers (streamed) always run in server slot 0, which keeps the fixed
+    prompt prefix cached; other requests (a chat follow-up being condensed, checks) run in slot 1."""
+
+    ANSWER_SLOT, OTHER_SLOT = 0, 1
 
     def __init__(self, settings) -> None:
         from rag.local_model import MODEL_NAME
@@ -216,7 +220,7 @@ class LocalChatModel:
         self._client()
 
     def prime(self, messages: list[dict]) -> str:
-        """Put `messages` (the fixed prompt prefix) in the server's prompt cache: restored from the
+        """Put `messages` (the fixed prompt prefix) in the answer slot's prompt cache: restored from the
         slot file saved for exactly this prefix, model and context size when there is one ("restored"),
         else read once and saved for the next process ("computed")."""
         import hashlib
@@ -228,28 +232,27 @@ class LocalChatModel:
         ident = [messages, str(server.model_path), server.model_path.stat().st_size, server.ctx, self.model]
         name = "prefix-" + hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16] + ".bin"
         root = self._client().base_url.removesuffix("/v1")
-        folder = server.slot_dir
+        folder, slot = server.slot_dir, self.ANSWER_SLOT
         if folder and (folder / name).is_file():
             try:
-                r = httpx.post(f"{root}/slots/0?action=restore", json={"filename": name}, timeout=30)
+                r = httpx.post(f"{root}/slots/{slot}?action=restore", json={"filename": name}, timeout=30)
                 if r.status_code == 200:
                     return "restored"
             except httpx.HTTPError:
                 pass
-        pinned, self.extra_body = self.extra_body, {**(self.extra_body or {}), "id_slot": 0}  # the slot saved below
-        try:
-            self.complete(messages, max_tokens=1, temperature=0.0)
-        finally:
-            self.extra_body = pinned
+        self._call(lambda m: m.complete(messages, max_tokens=1, temperature=0.0, body=self._body(slot)))
         if folder:
             try:
-                if httpx.post(f"{root}/slots/0?action=save", json={"filename": name}, timeout=60).status_code == 200:
+                if httpx.post(f"{root}/slots/{slot}?action=save", json={"filename": name}, timeout=60).status_code == 200:
                     for old in folder.glob("prefix-*.bin"):
                         if old.name != name:
                             old.unlink(missing_ok=True)
             except (httpx.HTTPError, OSError):
                 pass
         return "computed"
+
+    def _body(self, slot: int) -> dict:
+        return {**(self.extra_body or {}), "id_slot": slot}
 
     def _client(self) -> OpenAIChatModel:
         url = self.server.url()
@@ -258,24 +261,27 @@ class LocalChatModel:
             self._inner = OpenAIChatModel(url, self.model, "local", s.llm_timeout, max_retries=1,
                                           max_tokens=s.max_answer_tokens, temperature=s.temperature)
             self._url = url
-        self._inner.extra_body = self.extra_body
         return self._inner
 
-    def complete(self, messages, **kwargs) -> Completion:
+    def _call(self, request):
         try:
-            done = self._client().complete(messages, **kwargs)
+            done = request(self._client())
         except LLMError:
             if self.server.alive():
                 raise
-            done = self._client().complete(messages, **kwargs)  # it died: restarted by _client()
+            done = request(self._client())  # it died: restarted by _client()
         done.model = self.model
         return done
+
+    def complete(self, messages, **kwargs) -> Completion:
+        return self._call(lambda m: m.complete(messages, body=self._body(self.OTHER_SLOT), **kwargs))
 
     def stream(self, messages, **kwargs) -> StreamResult:
         return StreamResult(self._stream(messages, kwargs))
 
     def _stream(self, messages, kwargs) -> Generator[str, None, Completion]:
-        args = (messages, kwargs.get("max_tokens"), kwargs.get("temperature"), kwargs.get("stop"))
+        args = (messages, kwargs.get("max_tokens"), kwargs.get("temperature"), kwargs.get("stop"),
+                self._body(self.ANSWER_SLOT))
         for attempt in (0, 1):
             inner, shown = self._client()._stream(*args), False
             try:
