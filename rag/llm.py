@@ -195,10 +195,9 @@ class LocalChatModel:
     """The bundled model through its own llama.cpp server (`rag.local_server`), spoken to like any
     OpenAI-compatible server. Installation problems surface here, at construction; the server starts
     on the first request, is shared by every model object of the process, and is restarted once if
-    it died between requests. Answers (streamed) always run in server slot 0, which keeps the fixed
-    prompt prefix cached; other requests (a chat follow-up being condensed, checks) run in slot 1."""
+    it died between requests. The server has one slot (0), whose cache `prime` saves and restores."""
 
-    ANSWER_SLOT, OTHER_SLOT = 0, 1
+    SLOT = 0
 
     def __init__(self, settings) -> None:
         from rag.local_model import MODEL_NAME
@@ -229,10 +228,11 @@ class LocalChatModel:
         import httpx
 
         server = self.server
-        ident = [messages, str(server.model_path), server.model_path.stat().st_size, server.ctx, self.model]
+        path = server.model_path.resolve()
+        ident = [messages, str(path), path.stat().st_size, server.ctx, self.model]
         name = "prefix-" + hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16] + ".bin"
         root = self._client().base_url.removesuffix("/v1")
-        folder, slot = server.slot_dir, self.ANSWER_SLOT
+        folder, slot = server.slot_dir, self.SLOT
         if folder and (folder / name).is_file():
             try:
                 r = httpx.post(f"{root}/slots/{slot}?action=restore", json={"filename": name}, timeout=30)
@@ -274,14 +274,13 @@ class LocalChatModel:
         return done
 
     def complete(self, messages, **kwargs) -> Completion:
-        return self._call(lambda m: m.complete(messages, body=self._body(self.OTHER_SLOT), **kwargs))
+        return self._call(lambda m: m.complete(messages, body=self.extra_body, **kwargs))
 
     def stream(self, messages, **kwargs) -> StreamResult:
         return StreamResult(self._stream(messages, kwargs))
 
     def _stream(self, messages, kwargs) -> Generator[str, None, Completion]:
-        args = (messages, kwargs.get("max_tokens"), kwargs.get("temperature"), kwargs.get("stop"),
-                self._body(self.ANSWER_SLOT))
+        args = (messages, kwargs.get("max_tokens"), kwargs.get("temperature"), kwargs.get("stop"), self.extra_body)
         for attempt in (0, 1):
             inner, shown = self._client()._stream(*args), False
             try:

@@ -101,8 +101,7 @@ class Settings(BaseSettings):
         "(Q4_K_M), assembled once from its PyPI parts into data_dir/models.",
     )
     local_threads: int = Field(0, ge=0, le=256, description="CPU threads for the local model; 0 = all cores.")
-    local_ctx: int = Field(4096, ge=512, le=32768, description="Context window of the local model, in tokens, for each of its two "
-                           "slots (answers, and rewriting chat follow-ups).")
+    local_ctx: int = Field(4096, ge=512, le=32768, description="Context window of the local model, in tokens.")
     local_start_timeout: float = Field(
         180.0, gt=0, description="Seconds to wait for the local model server to load before giving up."
     )
