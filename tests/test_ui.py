@@ -152,6 +152,24 @@ def test_upload_grows_the_collection_and_reports_a_bad_file(app, tmp_path):
     assert "Marina Okonkwo" in html and "2024" in html
 
 
+def test_a_second_upload_with_the_same_file_name_adds_and_keeps_the_first(app, tmp_path):
+    """Two different files both called papers.jsonl: both papers stay; the same file again adds nothing."""
+    client = client_for(app)
+    before = papers_in(client.predict(api_name="/collection")[0])
+    first, second = tmp_path / "a" / "papers.jsonl", tmp_path / "b" / "papers.jsonl"
+    for path, title in ((first, "Kelp Forest Graphs for Coastal Sensing"), (second, "Glacier Flow Transformers")):
+        path.parent.mkdir()
+        path.write_text(json.dumps({"title": title, "authors": ["Ana Ruiz"], "date": "2023-05-01",
+                                    "abstract": f"We present {title.lower()}, a method for environmental "
+                                                "monitoring with learned models on sparse sensor data."}) + "\n")
+    _, count, *_ = client.predict([gradio_client.handle_file(str(first))], api_name="/add_files")
+    assert papers_in(count) == before + 1
+    _, count, *_ = client.predict([gradio_client.handle_file(str(second))], api_name="/add_files")
+    assert papers_in(count) == before + 2  # the first file's paper was not replaced
+    _, count, *_ = client.predict([gradio_client.handle_file(str(first))], api_name="/add_files")
+    assert papers_in(count) == before + 2
+
+
 # ---------------------------------------------------------------- failures are chat messages
 
 @pytest.fixture

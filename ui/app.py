@@ -19,6 +19,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported, a
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
+import hashlib  # noqa: E402
 import ipaddress  # noqa: E402
 import logging  # noqa: E402
 import shutil  # noqa: E402
@@ -252,7 +253,11 @@ def build_app(settings: Settings | None = None, assistant=None) -> gr.Blocks:
         names: dict[str, str] = {}
         copies = []
         for p in paths:
-            dest = uploads / Path(p).name  # gradio keeps the original file name
+            # one folder per content: a later upload with the same name but other papers must not
+            # replace this file (ingest would then drop its papers); the same file again is a no-op
+            digest = hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16]
+            dest = uploads / digest / Path(p).name  # gradio keeps the original file name
+            dest.parent.mkdir(exist_ok=True)
             shutil.copyfile(p, dest)
             copies.append(dest)
             names[str(dest)] = names[str(dest.resolve())] = Path(p).name
