@@ -69,7 +69,8 @@ class IngestReport:
         }
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -138,7 +139,7 @@ class Ingestor:
                 continue
             key = str(path.resolve())
             try:
-                sha = _sha256(path)
+                sha = file_sha256(path)
             except OSError as exc:
                 report.errors.append(InputError(path, f"cannot read file ({exc.strerror}); check permissions"))
                 continue

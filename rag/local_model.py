@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import ConfigError
+from rag.ingest import file_sha256
 
 MODEL_NAME = "qwen2.5-coder-1.5b-instruct"
 FILENAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -92,7 +93,7 @@ def check_parts(*, hash_them: bool = True) -> list[PartProblem]:
             problems.append(PartProblem(n, "missing"))
         elif path.stat().st_size != size:
             problems.append(PartProblem(n, "wrong size"))
-        elif hash_them and _sha256(path) != sha:
+        elif hash_them and file_sha256(path) != sha:
             problems.append(PartProblem(n, "corrupt"))
     return problems
 
@@ -117,14 +118,6 @@ def describe_problems(problems: list[PartProblem]) -> str:
 
 def _numbers(ns: list[int]) -> str:
     return ", ".join(str(n) for n in ns)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(_READ):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def model_file(settings) -> Path:
@@ -152,7 +145,7 @@ def _write_stamp(path: Path) -> None:
 
 def verify_file(path: Path) -> bool:
     """Re-hash an assembled model file; True when it matches the published sha256 (stamp refreshed)."""
-    ok = path.is_file() and path.stat().st_size == TOTAL_BYTES and _sha256(path) == SHA256
+    ok = path.is_file() and path.stat().st_size == TOTAL_BYTES and file_sha256(path) == SHA256
     if ok:
         _write_stamp(path)
     else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -12,17 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from netutil import free_port
 from rag.errors import StoreError
 from rag.ingest import ingest
 from rag.settings import load_settings
 from rag.stats import collect
 from rag.store import ChunkStore
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -12,6 +11,7 @@ from rag.errors import ConfigError
 from rag.llm import LocalChatModel, LLMError, OpenAIChatModel, make_chat_model
 from rag.settings import load_settings
 from rag.types import NO_ANSWER
+from netutil import free_port
 
 MESSAGES = [{"role": "system", "content": "Answer from the sources."},
             {"role": "user", "content": "Sources:\n[1] Attention lets every token look at all others.\n\n"
@@ -115,9 +115,7 @@ def test_local_server_without_key_gets_a_dummy_key(fake_openai, monkeypatch):
 
 
 def test_unreachable_server_names_the_base_url_setting():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    port = free_port()  # nothing listens there
     model = OpenAIChatModel(f"http://127.0.0.1:{port}/v1", "m", None, 0.5, 2, backoff_base=0.01)
     start = time.perf_counter()
     with pytest.raises(LLMError, match=rf"cannot reach .*127.0.0.1:{port}/v1 \(connection refused.*RAG_LLM_BASE_URL"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 
 import pytest
 
@@ -22,6 +21,7 @@ from rag.settings import Settings  # noqa: E402
 from rag.types import NO_ANSWER, Answer, Citation, SourceHit  # noqa: E402
 from rag.ui import render  # noqa: E402
 from rag.ui.app import build_app, describe_model, launch, make_filters  # noqa: E402
+from netutil import free_port  # noqa: E402
 
 GRIFFIN = "Griffin: Mixing Gated Linear Recurrences with Local Attention for Efficient Language Models"
 # gradio's queue calls pandas 3 with options it deprecated: not ours to fix
@@ -29,12 +29,6 @@ pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
               pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
 
 NEW_TITLE = "Tidal Attention: Periodic Sparse Attention for Ocean Sensor Streams"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def client_for(demo):

@@ -8,7 +8,6 @@ tests/artifacts/ (ui.png: an answer with its source card open; ui-upload.png: af
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ pytest.importorskip("gradio")
 sync_api = pytest.importorskip("playwright.sync_api")
 
 from rag.ui.app import launch  # noqa: E402
+from netutil import free_port  # noqa: E402
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
@@ -31,18 +31,12 @@ NEW_TITLE = "Tidal Attention: Periodic Sparse Attention for Ocean Sensor Streams
 TIMEOUT_MS = 60_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     from rag.settings import Settings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("ui-browser") / "rag-data", backend="extractive")
-    demo = launch(settings, port=_free_port(), block=False, say=lambda *a: None)
+    demo = launch(settings, port=free_port(), block=False, say=lambda *a: None)
     yield demo
     demo.close()
 
