@@ -293,6 +293,80 @@ def chat(host: str, port: int | None, auth: str | None, open_browser: bool) -> N
                           "choose another with --port N (or RAG_UI_PORT)") from None
 
 
+@main.command("eval")
+@click.argument("dataset", required=False, type=click.Path(path_type=str))
+@click.option("--out", type=click.Path(path_type=str), help="Run folder (default: eval-runs/DATASET-BACKEND).")
+@click.option("--backend", type=click.Choice(["local", "openai", "extractive"]),
+              help="Answer backend (default: RAG_BACKEND).")
+@click.option("--retrieval-only", is_flag=True, help="Rank papers only; no answers are generated.")
+@click.option("--limit", type=int, help="Only the first N questions.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out, skipping finished questions.")
+@click.option("--judge", type=click.Choice(["similarity", "llm"]), default="similarity", show_default=True,
+              help="Offline judge for the ALCE citation metrics.")
+@click.option("--systems", default="hybrid,bm25,dense,llamaindex", show_default=True,
+              help="Retrieval systems to compare, comma-separated.")
+@click.option("--split", help="BEIR split (default: test, or the only one).")
+@click.option("--gate", type=click.Path(path_type=str),
+              help="Floors file (JSON): exit 1 when a metric falls below its floor.")
+@click.option("--compare", nargs=2, type=click.Path(path_type=str), metavar="RUN_A RUN_B",
+              help="Compare two finished runs instead of running one.")
+@friendly_errors
+def eval_(dataset, out, backend, retrieval_only, limit, resume, judge, systems, split, gate, compare) -> None:
+    """Measure retrieval and answer grounding on a question set or a BEIR dataset.
+
+    DATASET is a JSONL question file (format: eval/datasets/README.md) over the papers in the
+    store, or a BEIR folder (corpus.jsonl, queries.jsonl, qrels/), indexed into its own collection.
+    Writes questions.jsonl, summary.json, report.md and report.html (with plots) to the run folder.
+
+    Example usage:
+
+        rag eval eval/datasets/seeds.jsonl --backend extractive
+        rag eval ../shared/data/scifact --out runs/scifact
+        rag eval --compare eval-runs/seeds-extractive eval-runs/seeds-local
+    """
+    from pathlib import Path
+
+    from rag.errors import ConfigError
+
+    if compare:
+        from rag.eval.report import compare as compare_runs
+
+        click.echo(compare_runs(Path(compare[0]), Path(compare[1])))
+        return
+    if not dataset:
+        raise ConfigError("give a DATASET (a JSONL question file or a BEIR folder), or --compare RUN_A RUN_B")
+    from rag.eval.runner import check_gate, format_summary, run_eval
+
+    floors = None
+    if gate:
+        try:
+            floors = json.loads(Path(gate).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"cannot read the floors file {gate} ({exc}); it holds "
+                              '{"min": {"retrieval.hybrid.all.recall@10": 0.9}, "max": {...}}') from None
+    settings = _settings(backend=backend)
+    say = functools.partial(click.echo, err=True)
+    names = [s.strip() for s in systems.split(",") if s.strip()]
+    try:
+        run_dir = run_eval(Path(dataset), settings=settings, out=Path(out) if out else None,
+                           retrieval_only=retrieval_only, limit=limit, resume=resume, systems=names, judge=judge,
+                           split=split, progress=sys.stderr.isatty(), say=say)
+    except KeyboardInterrupt:
+        click.echo("interrupted: finished questions are saved; run the same command with --resume to go on",
+                   err=True)
+        sys.exit(130)
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    click.echo(format_summary(summary))
+    click.echo(f"report: {run_dir / 'report.md'} (and report.html)")
+    if floors is not None:
+        failures = check_gate(summary, floors)
+        for f in failures:
+            click.secho(f"gate: {f}", fg="red", err=True)
+        if failures:
+            sys.exit(1)
+        click.echo(f"gate: all {sum(len(v) for v in floors.values() if isinstance(v, dict))} floors met")
+
+
 @main.command()
 @click.option("--quick", is_flag=True, help="Skip the sha256 checks and the test generation (a few seconds).")
 @friendly_errors

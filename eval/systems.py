@@ -1,0 +1,153 @@
+"""The retrieval systems an eval run compares, over the same store and the same embedding model.
+
+* `hybrid`: the project's retriever as the answer chain uses it (dense + BM25, min-max fusion,
+  author/year filters detected in the question).
+* `dense`: the same Chroma ranking alone; `bm25`: the same BM25 paper index alone (both with the
+  same detected filters).
+* `llamaindex`: llama-index's default `VectorStoreIndex` retriever, built in memory from the store's
+  papers (one `Document` per paper: abstract as text, title / authors / year as metadata, llama-index's
+  default sentence splitter and metadata handling) with the same all-MiniLM-L6-v2 embeddings. No filters.
+
+Rankings are `DEPTH` (100) papers deep so recall@100 means what it says: for the project's three,
+each retriever returns `max(RAG_CANDIDATES, 100)` candidates. Each system's latency is its own
+share of the work: dense = question embedding + Chroma query + fusion, bm25 = BM25 search,
+hybrid = all of it. This module ranks; it does not score (`rag.eval.metrics`) or answer.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+SYSTEMS = ("hybrid", "bm25", "dense", "llamaindex")
+DEPTH = 100
+
+
+class _CachedForLlamaIndex:
+    """The MiniLM model behind the store's embedding cache, shaped as `llama_index_embedding` wants."""
+
+    def __init__(self, model, cached) -> None:
+        self.model, self.cached, self.batch_size = model, cached, model.batch_size
+
+    def embed(self, texts, progress=None):
+        return self.cached.embed(list(texts), progress=progress)
+
+    def embed_query(self, text):
+        return self.model.embed_query(text)
+
+
+class LlamaIndexBaseline:
+    """llama-index's default `VectorStoreIndex` retriever over the papers (see the module docstring)."""
+
+    def __init__(self, papers: list, model, cached, *, progress: bool = False) -> None:
+        import llama_index.core
+
+        os.environ.setdefault("TIKTOKEN_CACHE_DIR",  # llama-index's bundled tokenizer data: no download
+                              str(Path(llama_index.core.__file__).parent / "_static" / "tiktoken_cache"))
+        from llama_index.core import Document, VectorStoreIndex
+
+        from rag.chunking import author_line
+        from rag.embeddings import llama_index_embedding
+
+        docs = [Document(text=p.abstract or "", doc_id=p.id,
+                         metadata={"title": p.title or "", "authors": author_line(p.authors, p.authors_complete),
+                                   "year": str(p.year or "")})
+                for p in papers if (p.abstract or p.title)]
+        embed_model = llama_index_embedding(_CachedForLlamaIndex(model, cached))
+        self.index = VectorStoreIndex.from_documents(docs, embed_model=embed_model, show_progress=progress)
+        self.retriever = self.index.as_retriever(similarity_top_k=DEPTH)
+
+    def rank(self, question: str) -> list[tuple[str, float]]:
+        seen: dict[str, float] = {}
+        for hit in self.retriever.retrieve(question):
+            pid = hit.node.ref_doc_id
+            if pid and pid not in seen:
+                seen[pid] = float(hit.score or 0.0)
+        return list(seen.items())
+
+
+class Systems:
+    """Ranks a question with each named system: {name: ([(paper id, score)] best first, ms)}."""
+
+    def __init__(self, settings, names=SYSTEMS, *, model=None, cached=None, progress: bool = False) -> None:
+        from rag.embeddings import CachedEmbedder, EmbeddingCache, get_embedder
+        from rag.errors import ConfigError
+        from rag.retrieval import Retriever
+
+        unknown = [n for n in names if n not in SYSTEMS]
+        if unknown:
+            raise ConfigError(f"unknown retrieval system {', '.join(unknown)}; use any of {', '.join(SYSTEMS)}")
+        self.names = list(names)
+        deep = settings.model_copy(update={"candidates": max(settings.candidates, DEPTH)})
+        self.model = model or get_embedder(settings.embed_model, threads=settings.embed_threads,
+                                           batch_size=settings.embed_batch_size)
+        self.cached = cached or CachedEmbedder(self.model, EmbeddingCache(settings.cache_dir / "embeddings.sqlite"))
+        self.retriever = Retriever(deep, embedder=self.model)
+        self.papers = self.retriever.catalog.papers
+        self.llamaindex = None
+        if "llamaindex" in self.names:
+            self.llamaindex = LlamaIndexBaseline(list(self.papers.values()), self.model, self.cached,
+                                                 progress=progress)
+
+    def rank(self, question: str) -> dict[str, tuple[list[tuple[str, float]], float]]:
+        from rag.retrieval import fuse
+
+        out: dict[str, tuple[list[tuple[str, float]], float]] = {}
+        project = [n for n in self.names if n != "llamaindex"]
+        if project:
+            _, dense, _, sparse, _, timings = self.retriever.rankings(question)
+            cost = {"hybrid": timings["embed"] + timings["dense"] + timings["bm25"],
+                    "dense": timings["embed"] + timings["dense"], "bm25": timings["bm25"]}
+            for name in project:
+                t = time.perf_counter()
+                ranked = fuse(dense, sparse, mode=name, rrf_k=self.retriever.settings.rrf_k,
+                              method=self.retriever.settings.fusion)
+                out[name] = (ranked[:DEPTH], round(cost[name] + (time.perf_counter() - t) * 1000, 2))
+        if self.llamaindex is not None:
+            t = time.perf_counter()
+            ranked = self.llamaindex.rank(question)
+            out["llamaindex"] = (ranked, round((time.perf_counter() - t) * 1000, 2))
+        return {n: out[n] for n in self.names}
+
+
+def index_beir(dataset, settings, *, progress: bool = True, say=print):
+    """Index a BEIR corpus into its own store (a folder and collection per corpus, reused by later
+    runs) and return (settings for it, {paper id: {corpus ids}}). Documents sharing a title are
+    merged into one paper by ingest; that paper stands for all their corpus ids."""
+    import json
+
+    from rag.ingest import ingest
+    from rag.state import State
+
+    name = f"beir-{''.join(c if c.isalnum() else '-' for c in dataset.name)[:40]}-{dataset.sha256[:12]}"
+    folder = settings.data_dir / "eval" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    beir_settings = settings.model_copy(update={"data_dir": folder, "collection": name})
+    records = folder / "corpus-records.jsonl"
+    ids: list[str] = []
+    tmp = records.with_suffix(".tmp")
+    with dataset.corpus.open(encoding="utf-8") as src, tmp.open("w", encoding="utf-8") as out:
+        for raw in src:
+            if not raw.strip():
+                continue
+            row = json.loads(raw)
+            ids.append(str(row["_id"]))
+            out.write(json.dumps({"title": row.get("title") or "", "abstract": row.get("text") or ""}) + "\n")
+    if records.exists() and records.read_bytes() == tmp.read_bytes():
+        tmp.unlink()
+    else:
+        tmp.replace(records)
+    say(f"indexing {len(ids):,} BEIR documents into {folder} (once; later runs reuse it)")
+    report = ingest([records], settings=beir_settings, say=lambda *a: None, progress=progress)
+    if report.files_skipped:
+        from rag.errors import InputError
+
+        raise InputError(dataset.corpus, f"could not be indexed: {report.files_skipped[0]}")
+    state = State(beir_settings.state_path)
+    try:
+        papers = state.papers()
+    finally:
+        state.close()
+    doc_ids = {p.id: {ids[s.line - 1] for s in p.sources if s.line and s.line <= len(ids)} for p in papers}
+    return beir_settings, doc_ids
