@@ -34,7 +34,7 @@ class SimilarityJudge:
                             "support test; not an NLI model)")
 
     def __call__(self, premise: str, hypothesis: str) -> bool:
-        units = split_sentences(premise) + [premise]
+        units = [u for line in premise.splitlines() for u in split_sentences(line)] + [premise]
         vectors = self.embed([hypothesis] + units)
         score = float(np.max(vectors[1:] @ vectors[0]))
         return score >= self.threshold and not novel_terms(hypothesis, [premise.lower()])

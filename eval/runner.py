@@ -44,9 +44,15 @@ def retrieval_metrics(ranked: list[str], gold: list[str]) -> dict[str, float | N
     return out
 
 
+def source_text(c) -> str:
+    """What the model was given under a citation key: the title and byline, then the passage."""
+    byline = ", ".join(x for x in [", ".join(c.authors), str(c.year or ""), c.venue or ""] if x)
+    return f"{c.title or 'Untitled'} ({byline or 'unknown authors'})\n{c.passage}"
+
+
 def answer_metrics(answer, gold: list[str], must_mention: list[str], judge) -> dict:
     """Every per-question answer metric of `answer` (an `rag.types.Answer`) against the gold papers."""
-    passages = {c.key: c.passage for c in answer.citations}
+    passages = {c.key: source_text(c) for c in answer.citations}
     cited = [c.paper_id for c in answer.citations]
     invalid_final, total_final = M.citation_counts(answer.text, passages)
     n_invalid = len(answer.invalid_citations)

@@ -197,3 +197,35 @@ def test_cli_reports_a_bad_dataset_in_one_line(tmp_path):
     assert f"{bad}:1: not valid JSON" in result.output
     result = CliRunner().invoke(main, ["eval"])
     assert result.exit_code == 1 and "give a DATASET" in result.output
+
+
+def test_similarity_judge_passes_what_the_source_says_and_fails_invented_details():
+    from rag.embeddings import get_embedder
+    from rag.eval.judge import SimilarityJudge
+
+    judge = SimilarityJudge(get_embedder().embed, threshold=0.45)
+    premise = ("Griffin: Mixing Gated Linear Recurrences (Soham De, 2024)\nWe propose Griffin, a hybrid model that "
+               "mixes gated linear recurrences with local attention. It matches Llama-2 while trained on fewer tokens.")
+    assert judge(premise, "Griffin mixes gated linear recurrences with local attention.")
+    assert not judge(premise, "Griffin mixes gated linear recurrences with local attention and 7 experts.")
+    assert not judge(premise, "Coral reefs bleach when the ocean warms.")
+    assert "not an NLI model" in judge.description
+
+
+def test_llm_judge_asks_the_model_with_the_prompt_file_and_reads_yes_or_no():
+    from rag.errors import ConfigError
+    from rag.eval.judge import make_judge
+    from rag.llm import make_chat_model
+
+    with pytest.raises(ConfigError, match="--judge llm needs a model"):
+        make_judge("llm", embed=None, threshold=0.5, chat_model=None)
+    with FakeOpenAI() as fake:
+        model = make_chat_model(Settings(backend="openai", llm_base_url=fake.base_url, llm_model="fake-model"))
+        judge = make_judge("llm", embed=None, threshold=0.5, chat_model=model)
+        fake.enqueue("Yes.")
+        fake.enqueue("no")
+        assert judge("Griffin mixes recurrences with attention.", "Griffin uses attention.") is True
+        assert judge("Griffin mixes recurrences with attention.", "Griffin uses 7 experts.") is False
+        prompt = fake.requests[0]["messages"][-1]["content"]
+    assert "Griffin mixes recurrences with attention." in prompt and "Sentence: Griffin uses attention." in prompt
+    assert judge.description.startswith("llm: fake-model")
