@@ -175,7 +175,7 @@ _TO_RES = [
     (re.compile(rf"\b(?:until|till|up\s+to|through)\s+{_Y}", re.I), 0),
     (re.compile(rf"{_Y}\s+(?:or|and)\s+(?:earlier|before)\b", re.I), 0),
 ]
-_EXACT_RE = re.compile(rf"\b(?:in|during|from|published|of)\s+{_Y}", re.I)
+_EXACT_RE = re.compile(rf"\b(?:in|during|from|published|of|dated)\s+{_Y}", re.I)
 
 
 def detect_years(question: str) -> tuple[int | None, int | None]:

@@ -127,6 +127,7 @@ def test_filters_matching_nothing_give_empty_results(retriever):
     ("work by jose nunez between 2020 and 2018", ["José Núñez"], (2018, 2020)),
     ("What did Levine do from 2019?", [], (2019, 2019)),  # two Levines: a last name alone is ambiguous
     ("Sergey Levine's papers 2017-2019", ["Sergey Levine"], (2017, 2019)),
+    ("Which papers in the collection are dated 2024?", [], (2024, 2024)),
     ("How does Xiao scale models to 4096 GPUs in 3000 steps?", ["Lechao Xiao"], (None, None)),
     ("Summarise the paper in 2012.01234", [], (None, None)),
 ])
