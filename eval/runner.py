@@ -188,6 +188,13 @@ def run_eval(dataset_path: Path, *, settings, out: Path | None = None, retrieval
            "embed_model": settings.embed_model, "ranking_depth": 100, "papers": None,
            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "finished": None,
            "rag_version": _version(), "settings": settings.model_dump(mode="json", exclude={"llm_api_key"})}
+    if not beir:
+        from rag.api import _paper_count
+        from rag.errors import IndexEmpty
+
+        if _paper_count(settings) == 0:
+            raise IndexEmpty(f"no papers indexed in {settings.data_dir}; the questions of {dataset.path.name} are "
+                             "about papers in the store: run rag ingest PATH first (rag ingest for the sample corpus)")
     rows = _prepare_dir(out, run, resume)
     done = {r["id"] for r in rows}
 
