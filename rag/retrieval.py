@@ -262,14 +262,19 @@ def fuse(dense: list[tuple[str, float]], sparse: list[tuple[str, float]], *, mod
 class Catalog:
     """The papers of one store, their filterable metadata and their BM25 index (read-only)."""
 
-    def __init__(self, papers: list[Record], bm25: BM25Index, digest: str) -> None:
+    def __init__(self, papers: list[Record], bm25: BM25Index, digest: str,
+                 chunk_ids: dict[str, list[str]] | None = None) -> None:
         self.papers = {p.id: p for p in papers}
+        self.chunk_ids = chunk_ids or {}  # paper id -> its chunk ids in Chroma (fetched by id, not by a scan)
         self.bm25 = bm25
         self.digest = digest
         self.by_author: dict[str, set[str]] = defaultdict(set)
         self.by_venue: dict[str, set[str]] = defaultdict(set)
         self.by_category: dict[str, set[str]] = defaultdict(set)
+        self.by_year: dict[int, set[str]] = defaultdict(set)
         for p in papers:
+            if p.year:
+                self.by_year[p.year].add(p.id)
             for a in p.authors:
                 if a and a.strip():
                     self.by_author[a].add(p.id)
@@ -315,7 +320,7 @@ class Catalog:
         if f.year_from or f.year_to:
             lo, hi = f.year_from or 1, f.year_to or 9999
             out.year_from, out.year_to = f.year_from, f.year_to
-            narrow({p.id for p in self.papers.values() if p.year and lo <= p.year <= hi})
+            narrow(set().union(*(ids for year, ids in self.by_year.items() if lo <= year <= hi)))
             clauses += [{"year": {"$gte": max(lo, 1)}}, {"year": {"$lte": hi}}]
         if f.venue:
             v = f.venue.casefold().strip()
@@ -353,6 +358,8 @@ def load_catalog(settings: Settings) -> Catalog:
         state.db.execute("BEGIN")  # one snapshot for the digest and the papers
         digest = state_digest(state)
         papers = state.papers()
+        chunk_ids = {pid: [cid for cid, _, committed in rows if committed]
+                     for pid, rows in state.chunk_rows().items()}
         state.db.execute("COMMIT")
     finally:
         state.close()
@@ -365,7 +372,7 @@ def load_catalog(settings: Settings) -> Catalog:
             index = None
         if index is None or index.digest != digest:  # unwritable data dir, or a racing build
             index = BM25Index.build(papers, digest)
-    return Catalog(papers, index, digest)
+    return Catalog(papers, index, digest, chunk_ids)
 
 
 # ---------------------------------------------------------------- the retriever
@@ -432,14 +439,22 @@ class Retriever:
             timings["dense"] = timings["bm25"] = 0.0
             return qv, dense, chunks, sparse, applied, timings
         t = time.perf_counter()
-        res = self.store.collection.query(query_embeddings=[qv.tolist()], n_results=self.settings.candidates,
-                                          where=where, include=["metadatas", "documents", "distances"])
-        for cid, meta, doc, dist in zip(res["ids"][0], res["metadatas"][0], res["documents"][0],
-                                        res["distances"][0]):
-            pid = (meta or {}).get("paper_id") or cid.rsplit("#", 1)[0]
-            if pid not in chunks and (allowed is None or pid in allowed):
-                chunks[pid] = (cid, doc or "", 1.0 - float(dist))
-                dense.append((pid, 1.0 - float(dist)))
+        if allowed is not None and len(allowed) <= IN_LIMIT and all(pid in cat.chunk_ids for pid in allowed):
+            # a filter that allows few papers: score their chunks exactly, fetched by id (Chroma's
+            # filtered HNSW query scans metadata, 200+ ms on a 160k-chunk store)
+            best = self._best_chunks(qv, sorted(allowed), cat)
+            ranked = sorted(best.items(), key=lambda kv: -kv[1][2])[: self.settings.candidates]
+            chunks = dict(ranked)
+            dense = [(pid, c[2]) for pid, c in ranked]
+        else:
+            res = self.store.collection.query(query_embeddings=[qv.tolist()], n_results=self.settings.candidates,
+                                              where=where, include=["metadatas", "documents", "distances"])
+            for cid, meta, doc, dist in zip(res["ids"][0], res["metadatas"][0], res["documents"][0],
+                                            res["distances"][0]):
+                pid = (meta or {}).get("paper_id") or cid.rsplit("#", 1)[0]
+                if pid not in chunks and (allowed is None or pid in allowed):
+                    chunks[pid] = (cid, doc or "", 1.0 - float(dist))
+                    dense.append((pid, 1.0 - float(dist)))
         timings["dense"] = _ms(t)
         t = time.perf_counter()
         sparse = cat.bm25.search(question, self.settings.candidates, allowed)
@@ -471,7 +486,7 @@ class Retriever:
         top = [pid for pid, _ in fused[:top_k] if pid in cat.papers]
         missing = [pid for pid in top if pid not in chunks]
         if missing:
-            chunks.update(self._best_chunks(qv, missing))
+            chunks.update(self._best_chunks(qv, missing, cat))
         passages = [_passage(cat.papers[pid], *chunks[pid]) for pid in top if pid in chunks]
         timings["passages"] = _ms(t)
         dense_s, bm25_s = dict(dense), dict(sparse)
@@ -490,10 +505,17 @@ class Retriever:
         return Retrieval(passages=passages, sources=sources, filters_applied=applied, timings=timings,
                          best_similarity=best, mode=mode)
 
-    def _best_chunks(self, qv: np.ndarray, paper_ids: list[str]) -> dict[str, tuple[str, str, float]]:
-        """Each paper's chunk most similar to the question, from the embeddings stored in Chroma."""
-        got = self.store.collection.get(where={"paper_id": {"$in": paper_ids}},
-                                        include=["embeddings", "documents", "metadatas"])
+    def _best_chunks(self, qv: np.ndarray, paper_ids: list[str],
+                     catalog: Catalog | None = None) -> dict[str, tuple[str, str, float]]:
+        """Each paper's chunk most similar to the question, from the embeddings stored in Chroma
+        (fetched by chunk id when the catalog knows them: a key lookup, not a metadata scan)."""
+        known = (catalog or self.catalog).chunk_ids
+        if all(pid in known for pid in paper_ids):
+            ids = [cid for pid in paper_ids for cid in known[pid]]
+            got = self.store.collection.get(ids=ids, include=["embeddings", "documents", "metadatas"])
+        else:
+            got = self.store.collection.get(where={"paper_id": {"$in": paper_ids}},
+                                            include=["embeddings", "documents", "metadatas"])
         best: dict[str, tuple[str, str, float]] = {}
         if not got["ids"]:
             return best
