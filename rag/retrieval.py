@@ -27,7 +27,10 @@ abstain on `best_similarity` whatever the mode. Filters: authors resolve to coll
 case- and accent-insensitively ("co-reyes", "Co-Reyes", "John Co-Reyes" all find
 "John D. Co-Reyes"; several matches = any of them); years are inclusive and an unknown year
 never matches; venue is a case-insensitive substring of a known venue; categories match any
-of. Filters that match nothing give empty results (the chain abstains), never an error.
+of. Filters that match nothing give empty results (the chain abstains), never an error. A filter
+that allows at most 500 papers (`IN_LIMIT`) is scored exactly: those papers' chunks are fetched
+from Chroma by id and compared with the question, which is faster than Chroma's filtered query
+on a large store and misses nothing.
 `detect_filters` finds author and year filters in the question itself (a year filter only in
 collections that know any paper's year).
 
