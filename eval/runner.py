@@ -17,6 +17,7 @@ is a function of `rag.eval.metrics`; this module only collects inputs and averag
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections import defaultdict
@@ -56,6 +57,7 @@ def answer_metrics(answer, gold: list[str], must_mention: list[str], judge) -> d
     cited = [c.paper_id for c in answer.citations]
     invalid_final, total_final = M.citation_counts(answer.text, passages)
     n_invalid = len(answer.invalid_citations)
+    judge = functools.lru_cache(maxsize=None)(judge)  # faithfulness asks what citation recall asked: once
     alce = M.citation_scores(answer.text, passages, judge)
     answerable = bool(gold)
     return {
@@ -122,14 +124,15 @@ def _read_rows(path: Path) -> list[dict]:
     """Finished questions; a last line cut short by an interruption is dropped (and rewritten away)."""
     if not path.exists():
         return []
+    lines = path.read_text(encoding="utf-8").splitlines()
     rows, good = [], []
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    for raw in lines:
         try:
             rows.append(json.loads(raw))
             good.append(raw)
         except json.JSONDecodeError:
             break
-    if len(good) != len(path.read_text(encoding="utf-8").splitlines()):
+    if len(good) != len(lines):
         path.write_text("".join(line + "\n" for line in good), encoding="utf-8")
     return rows
 
