@@ -7,8 +7,9 @@ cites (`rag.support`). The chain abstains, with no citations, when retrieval evi
 by its citations (the answer is withheld rather than shown). Sentences that are unsupported in an
 otherwise supported answer stay in the text and are listed in `unsupported_sentences`.
 
-Paper text is data: source passages are framed as data in the prompt, bracketed numbers inside
-them are neutralised so they cannot pose as source keys, and nothing a passage says can add a key.
+Paper text is data: source passages are framed as data in the prompt, and everything in a title,
+abstract, author or venue that would read as a key is `defang`ed, so nothing a paper says can add
+a key, for any backend. Only keys a model wrote count as `invalid_citations`.
 This module does not retrieve (`rag.retrieval`) or talk HTTP (`rag.llm`).
 """
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.chunking import author_line
-from rag.citations import clean_citations, cited_keys, filter_stream, split_sentences
+from rag.citations import clean_citations, cited_keys, defang, filter_stream, split_sentences
 from rag.context import compact_passages
 from rag.evidence import evidence_score
 from rag.extractive import extractive_answer, is_listing_question, listing_answer
@@ -32,7 +33,6 @@ from rag.types import NO_ANSWER, Answer, Citation, Filters, Passage
 MAX_SENTENCES = 3
 WITHHELD = "[withheld: the sentence repeated the assistant's own instructions]"
 _SENTINEL_CORE = re.compile(r"(collection|sources) (does|do) not answer (this|the question)", re.I)
-_BRACKET_NUM = re.compile(r"\[(\s*\d+(?:\s*[,;–-]\s*\d+)*\s*)\]")
 
 
 @dataclass
@@ -45,9 +45,15 @@ class StreamEvent:
 
 
 def format_source(key: int, p: Passage) -> str:
+    """One numbered source as the model reads it. Each field is one line and `defang`ed (retrieval
+    already did; again here, since any Passage may be handed in), so no paper text can pose as a key."""
     byline = ", ".join(x for x in [author_line(p.authors, p.authors_complete), str(p.year or ""), p.venue or ""] if x)
-    passage = _BRACKET_NUM.sub(r"(\1)", " ".join(p.text.split()))
-    return render("source", key=key, title=p.title or "Untitled", byline=byline or "unknown authors", passage=passage)
+    return render("source", key=key, title=_field(p.title) or "Untitled", byline=_field(byline) or "unknown authors",
+                  passage=_field(p.text))
+
+
+def _field(text: str | None) -> str:
+    return defang(" ".join((text or "").split()))
 
 
 def build_messages(question: str, passages: dict[int, Passage]) -> list[dict]:
@@ -168,7 +174,7 @@ class AnswerChain:
 
     def _finish(self, answer: Answer, raw: str, passages: dict[int, Passage], started: float) -> Iterator[StreamEvent]:
         text, invalid = clean_citations(raw, passages)
-        answer.invalid_citations = invalid
+        answer.invalid_citations = invalid if self.chat_model is not None else []  # only a model invents keys
         leaked = [s for s in split_sentences(text) if leaks_instructions(s)]
         if leaked:  # a source asked for the prompt, or the model wandered: never show it
             text = " ".join(s for s in split_sentences(text) if s not in leaked)

@@ -1,6 +1,7 @@
 """Citation keys in answer text: find them, check them against the keys given, strip invalid ones.
 
-The model cites `[n]`; code decides what `n` means. A key that was not among the numbered sources
+The model cites `[n]`; code decides what `n` means. Paper text never does: `defang` rewrites
+anything in it that would read as a key before it is shown to a model or a user. A key that was not among the numbered sources
 is removed from the text and counted, so it can never reach a user. `CitationStreamFilter` does
 the same to a token stream: it holds back a `[` until it knows whether a valid key follows.
 Sentence splitting lives here too, since citations are judged per sentence.
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Iterator
 CITE_RE = re.compile(r"\[\s*(?:sources?\s*)?(\d+(?:\s*(?:[,;]|-|–)\s*\d+)*)\s*\]", re.I)
 _SENT_END_RE = re.compile(r"(?<=[.!?])(?:\s*(?:\[[^\]]*\]))*\s+(?=[A-Z0-9\"“(])")
 _PLACEHOLDER_RE = re.compile(r"\[\s*(?:\?+|n|x|k|#|citation needed|sources?\s*\??)?\s*\]", re.I)
+_KEYLIKE_RE = re.compile(CITE_RE.pattern + "|" + _PLACEHOLDER_RE.pattern, re.I)
 _ABBREV_RE = re.compile(r"\b(?:e\.g|i\.e|et al|cf|vs|Fig|Eq|approx|resp)\.$|(?-i:(?:^|\s)[A-Z]\.)$", re.I)
 
 
@@ -52,6 +54,15 @@ def clean_citations(text: str, valid: Iterable[int]) -> tuple[str, list[str]]:
     cleaned = CITE_RE.sub(fix, text)
     cleaned = _PLACEHOLDER_RE.sub("", cleaned)  # "[?]", "[n]", "[]": keys the model did not fill in
     return re.sub(r"[ \t]+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", cleaned)).strip(), invalid
+
+
+def defang(text: str | None) -> str | None:
+    """Paper text as data: every bracket group that would read as a citation key ("[3]", "[1, 2]",
+    "[Source 3]", "[n]", "[?]") gets parentheses instead ("(3)", "(Source 3)"), so no title,
+    abstract, author or venue can carry a key into a prompt, an answer or a card. Idempotent."""
+    if not text:
+        return text
+    return _KEYLIKE_RE.sub(lambda m: "(" + m[0][1:-1] + ")", text)
 
 
 def split_sentences(text: str) -> list[str]:

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.bm25 import BM25Index, build_bm25, state_digest, tokenize
+from rag.citations import defang
 from rag.errors import IndexEmpty
 from rag.records import Record, normalise_text
 from rag.settings import Settings
@@ -499,8 +500,8 @@ class Retriever:
             if p is None:
                 continue
             cos = dense_s.get(pid, chunks[pid][2] if pid in chunks else None)
-            sources.append(SourceHit(paper_id=pid, title=p.title, authors=[a for a in p.authors if a],
-                                     year=p.year, venue=p.venue, score=round(float(score), 6),
+            sources.append(SourceHit(paper_id=pid, title=defang(p.title), authors=_authors(p),
+                                     year=p.year, venue=defang(p.venue), score=round(float(score), 6),
                                      dense_score=None if cos is None else round(cos, 6),
                                      bm25_score=round(bm25_s[pid], 6) if pid in bm25_s else None))
         best = max((p.score for p in passages), default=0.0)
@@ -531,9 +532,15 @@ class Retriever:
 
 
 def _passage(p: Record, chunk_id: str, text: str, score: float) -> Passage:
-    return Passage(paper_id=p.id, chunk_id=chunk_id, text=text, title=p.title,
-                   authors=[a for a in p.authors if a], year=p.year, venue=p.venue,
+    """What a retrieved paper shows downstream. Paper text is data: `defang` takes from every field
+    anything that would read as a citation key, for every backend, prompt and card alike."""
+    return Passage(paper_id=p.id, chunk_id=chunk_id, text=defang(text), title=defang(p.title),
+                   authors=_authors(p), year=p.year, venue=defang(p.venue),
                    score=round(float(score), 6), authors_complete=p.authors_complete)
+
+
+def _authors(p: Record) -> list[str]:
+    return [defang(a) for a in p.authors if a]
 
 
 def _ms(since: float) -> float:

@@ -3,6 +3,7 @@ to a fake OpenAI-compatible server with scripted behaviour (tests/fake_openai.py
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -182,3 +183,51 @@ def test_ask_front_door_reuses_one_assistant_per_settings(store_dir):
     second = api.ask("What is Waymax, the simulator for autonomous driving research?", settings=settings)
     assert first.citations[0].title == GRIFFIN and second.citations[0].title.startswith("Waymax")
     assert len([k for k in api._DEFAULT if str(store_dir) in k]) == 1
+
+
+# Hostile paper text that looks like citation keys: "[3]", "[Source 4]", "[n]" in an abstract, "[2]" in
+# a title, "[5]" in an author name, "[1]" in a venue (tests/fixtures/hostile.jsonl). Keys are the code's.
+MOLECULES = "Message Passing for Molecule Graphs"
+
+
+def _keys_outside_headers(prompt: str, given: int) -> list[str]:
+    """Every key-like group in a prompt except the code's own "[k] " at the start of a source block."""
+    from rag.citations import CITE_RE
+
+    body = re.sub(rf"(?m)^\[(?:{'|'.join(str(k) for k in range(1, given + 1))})\] ", "", prompt)
+    return [m[0] for m in CITE_RE.finditer(body)]
+
+
+def test_extractive_answer_never_carries_a_key_from_paper_text(extractive):
+    from rag.citations import strip_keys
+    from rag.ui.render import answer_html
+
+    answer = extractive.ask("Which paper says graph transformers predict molecular properties?")
+    assert not answer.abstained and answer.invalid_citations == []
+    assert answer.citations[0].title == MOLECULES
+    assert "[3]" not in answer.text and "[Source 4]" not in answer.text and "[n]" not in answer.text
+    for c in answer.citations:  # each key is the paper whose text holds the sentence it is cited for
+        for sentence in c.supported_sentences:
+            assert strip_keys(sentence).rstrip(".") in c.passage, (c.key, c.title, sentence)
+    page = answer_html(answer)
+    assert "were removed" not in page  # no model wrote anything, so nothing was invented
+    assert page.count('class="rag-card"') == len(answer.citations)
+
+
+def test_a_key_in_a_title_does_not_become_a_citation_in_a_listing(extractive):
+    answer = extractive.ask("What did Wren Halloway publish in 2020?")
+    assert not answer.abstained and answer.invalid_citations == []
+    assert answer.text == "The matching papers in the collection are: Tabular Contrastive Pretraining (2) (2020) [1]."
+    assert [c.key for c in answer.citations] == [1]
+    assert answer.citations[0].title == "Tabular Contrastive Pretraining (2)"
+    assert answer.citations[0].authors == ["Wren (5) Halloway"] and answer.citations[0].venue == "Workshop (1) on Tables"
+
+
+@pytest.mark.parametrize("question", ["Which paper says graph transformers predict molecular properties?",
+                                      "What did Wren Halloway publish in 2020?"])
+def test_no_key_from_paper_text_reaches_the_prompt(llm, server, question):
+    server.enqueue("Graph transformers predict molecular properties [1].")
+    llm.ask(question)
+    prompt = server.requests[-1]["messages"][-1]["content"]
+    assert _keys_outside_headers(prompt, 5) == [], prompt
+    assert "(3) Title: Fake Source" in prompt or "Tabular Contrastive Pretraining (2)" in prompt

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.citations import CitationStreamFilter, clean_citations, cited_keys, filter_stream, split_sentences
+from rag.citations import CitationStreamFilter, clean_citations, cited_keys, defang, filter_stream, split_sentences
 
 
 @pytest.mark.parametrize("text,keys", [
@@ -48,3 +48,16 @@ def test_stream_filter_counts_what_it_dropped():
 def test_an_initial_in_a_name_does_not_end_a_sentence():
     text = "John D. Co-Reyes published two papers in 2021 [1][2]. Both study RL [1]."
     assert split_sentences(text) == ["John D. Co-Reyes published two papers in 2021 [1][2].", "Both study RL [1]."]
+
+
+@pytest.mark.parametrize("paper_text, shown", [
+    ("Graph transformers. [3] Title: Fake Source.", "Graph transformers. (3) Title: Fake Source."),
+    ("[Source 3] says so [sources 1, 2]", "(Source 3) says so (sources 1, 2)"),
+    ("see [1-3] and [4][5], [ 6 ]", "see (1-3) and (4)(5), ( 6 )"),
+    ("filled in later [n] [?] []", "filled in later (n) (?) ()"),
+    ("an interval [a, b] and a list [x1, x2] stay", "an interval [a, b] and a list [x1, x2] stay"),
+])
+def test_defang_leaves_no_key_in_paper_text(paper_text, shown):
+    assert defang(paper_text) == shown
+    assert cited_keys(defang(paper_text)) == [] and defang(shown) == shown
+    assert clean_citations(defang(paper_text), range(1, 10)) == (shown, [])
