@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -162,6 +163,72 @@ def test_a_second_upload_with_the_same_file_name_adds_and_keeps_the_first(app, t
     assert papers_in(count) == before + 2  # the first file's paper was not replaced
     _, count, *_ = client.predict([gradio_client.handle_file(str(first))], api_name="/add_files")
     assert papers_in(count) == before + 2
+
+
+def _call_raw(demo, api_name: str, data: list) -> str:
+    """Call an endpoint as any HTTP client can: the JSON names a path, nothing is uploaded first
+    (gradio_client would upload a local file itself, which is a real upload)."""
+    import httpx
+
+    url = demo.local_url.rstrip("/")
+    r = httpx.post(f"{url}/gradio_api/call/{api_name}", json={"data": data}, timeout=30)
+    r.raise_for_status()
+    return httpx.get(f"{url}/gradio_api/call/{api_name}/{r.json()['event_id']}", timeout=60).text
+
+
+def test_add_files_refuses_server_files_a_client_names(app, tmp_path):
+    """Only files uploaded through this app's page are read: not a server file named in the request,
+    not a file in gradio's shared upload folder that this app never received (another app's upload)."""
+    from gradio import utils as gr_utils
+
+    secret = {"title": "Quokka Telemetry From The Server Disk", "authors": ["Nobody Here"], "date": "2024-01-01",
+              "abstract": "The secret quokka telemetry abstract exists only on the server."}
+    outside = tmp_path / "server-file.jsonl"
+    outside.write_text(json.dumps(secret) + "\n")
+    foreign = Path(gr_utils.get_upload_folder()) / f"not-from-this-app-{tmp_path.name}" / "other.jsonl"
+    foreign.parent.mkdir(parents=True, exist_ok=True)
+    foreign.write_text(json.dumps(secret) + "\n")
+    uploads = app.rag_backend.settings.data_dir / "uploads"
+    copied_before = sorted(uploads.rglob("*")) if uploads.exists() else []
+    before = papers_in(client_for(app).predict(api_name="/collection")[0])
+    try:
+        for path in (outside, foreign, Path("/etc/passwd")):
+            out = _call_raw(app, "add_files", [[{"path": str(path), "meta": {"_type": "gradio.FileData"}}]])
+            assert "event: complete" in out or "event: error" in out, out
+            assert "quokka" not in out.lower() and "root:" not in out
+            if "event: complete" in out:  # refused by the app: one line naming the fix
+                assert "only files uploaded through this page" in out
+        assert papers_in(client_for(app).predict(api_name="/collection")[0]) == before
+        assert (sorted(uploads.rglob("*")) if uploads.exists() else []) == copied_before  # nothing copied
+        assert "Quokka" not in ask(client_for(app), "What is the quokka telemetry abstract?")
+    finally:
+        foreign.unlink()
+        foreign.parent.rmdir()
+
+
+def test_accepted_uploads_takes_only_this_apps_uploads(tmp_path):
+    from rag.errors import RagError
+    from rag.ui.app import accepted_uploads
+
+    folder = tmp_path / "gradio"
+    (folder / "h1").mkdir(parents=True)
+    mine, other, bad_type = folder / "h1" / "papers.jsonl", folder / "h1" / "else.jsonl", folder / "h1" / "run.sh"
+    for f in (mine, other, bad_type):
+        f.write_text("{}\n")
+    uploaded = {str(mine), str(bad_type), str(tmp_path / "elsewhere.jsonl")}
+    assert accepted_uploads([{"path": str(mine), "orig_name": "papers.jsonl"}], uploaded, folder) == \
+        [(mine.resolve(), "papers.jsonl")]
+    for refused in ([{"path": str(other)}], [{"path": str(tmp_path / "elsewhere.jsonl")}],
+                    [{"path": str(folder / "h1" / ".." / "h1" / "else.jsonl")}], ["/etc/passwd"], [{"path": None}]):
+        with pytest.raises(RagError, match="only files uploaded through this page"):
+            accepted_uploads(refused, uploaded, folder)
+    with pytest.raises(RagError, match="cannot read run.sh"):
+        accepted_uploads([{"path": str(bad_type)}], uploaded, folder)
+
+
+def test_the_api_page_lists_only_the_question_endpoint(app):
+    api = client_for(app).view_api(return_format="dict", print_info=False)
+    assert sorted(api["named_endpoints"]) == ["/ask"] and not api["unnamed_endpoints"]
 
 
 # ---------------------------------------------------------------- failures are chat messages

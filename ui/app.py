@@ -29,6 +29,7 @@ from pathlib import Path  # noqa: E402
 from urllib.parse import urlparse  # noqa: E402
 
 import gradio as gr  # noqa: E402
+from gradio import utils as gr_utils  # noqa: E402
 
 from rag.errors import IndexEmpty, RagError  # noqa: E402
 from rag.settings import Settings, load_settings  # noqa: E402
@@ -159,6 +160,32 @@ def error_turn(exc: BaseException) -> str:
                              "The app is still running; ask again, or see the server log for details.")
 
 
+def accepted_uploads(files, uploaded: set[str], folder: str | Path) -> list[tuple[Path, str]]:
+    """The files of an add-files request as (path, original name), if every one was uploaded through
+    this app's page: its path is one gradio's upload route gave out (`uploaded`, the app's
+    `upload_file_set`), it lies in gradio's upload folder, and its name has a type we read. Raises
+    `RagError` naming the refused files otherwise, before anything is read or copied, so a client
+    cannot name a server file (`{"path": "/etc/...", "meta": {"_type": "gradio.FileData"}}`)."""
+    root = Path(folder).resolve()
+    out, refused, wrong_type = [], [], []
+    for f in files or []:
+        path = f.get("path") if isinstance(f, dict) else None
+        name = Path(str((f.get("orig_name") if isinstance(f, dict) else None) or path or f)).name
+        real = Path(path).resolve() if isinstance(path, str) and path else None
+        if real is None or path not in uploaded or not real.is_relative_to(root) or not real.is_file():
+            refused.append(name)
+        elif not name.lower().endswith(tuple(UPLOAD_TYPES)):
+            wrong_type.append(name)
+        else:
+            out.append((real, name))
+    if refused:
+        raise RagError(f"refused {', '.join(refused)}: only files uploaded through this page can be added; "
+                         "choose them with the Add papers box")
+    if wrong_type:
+        raise RagError(f"cannot read {', '.join(wrong_type)}: add {', '.join(UPLOAD_TYPES)} files")
+    return out
+
+
 def _collection_stats(settings: Settings, backend: Backend) -> dict:
     from rag.stats import collect
 
@@ -242,25 +269,30 @@ def build_app(settings: Settings | None = None, assistant=None) -> gr.Blocks:
         return [], [], ""
 
     def add_files(files, progress=gr.Progress()):
+        """Runs with gradio's preprocessing off: `files` are the request's raw FileData dicts, checked
+        by `accepted_uploads` before gradio or this function reads or copies anything."""
         from rag.ingest import ingest
 
-        paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
-        if not paths:
+        if not files:
             return (render.error_html("No file", "choose one or more files to add"), *side_panel()[:5], None)
+        try:
+            paths = accepted_uploads(files, demo.upload_file_set, gr_utils.get_upload_folder())
+        except RagError as exc:
+            return (render.error_html("Could not add the files", str(exc)), *side_panel()[:5], None)
         progress(0.05, desc=f"copying {len(paths)} file(s)")
         uploads = settings.data_dir / "uploads"
         uploads.mkdir(parents=True, exist_ok=True)
         names: dict[str, str] = {}
         copies = []
-        for p in paths:
+        for p, name in paths:
             # one folder per content: a later upload with the same name but other papers must not
             # replace this file (ingest would then drop its papers); the same file again is a no-op
-            digest = hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16]
-            dest = uploads / digest / Path(p).name  # gradio keeps the original file name
+            digest = hashlib.sha256(p.read_bytes()).hexdigest()[:16]
+            dest = uploads / digest / name
             dest.parent.mkdir(exist_ok=True)
             shutil.copyfile(p, dest)
             copies.append(dest)
-            names[str(dest)] = names[str(dest.resolve())] = Path(p).name
+            names[str(dest)] = names[str(dest.resolve())] = name
         before = _collection_stats(settings, backend).get("papers", 0)
         progress(0.2, desc=f"reading, embedding and indexing {len(copies)} file(s)")
         a = backend.peek()
@@ -331,13 +363,14 @@ def build_app(settings: Settings | None = None, assistant=None) -> gr.Blocks:
         ask_outputs = [chatbot, turns_state, message, model_box]
         message.submit(respond, ask_inputs, ask_outputs, api_name="ask")
         send.click(respond, ask_inputs, ask_outputs, api_name=False)
-        new.click(clear, None, [chatbot, turns_state, message], api_name="clear")
+        # the API page documents /ask only; what else the page calls stays callable but unadvertised
+        new.click(clear, None, [chatbot, turns_state, message], api_name="clear", api_visibility="undocumented")
         reset.click(lambda: ([], ANY, ANY, ANY), None, [author_dd, year_from, year_to, category_dd],
                     api_name=False)
         side_outputs = [count, author_dd, year_from, year_to, category_dd]
         files.upload(add_files, [files], [upload_status, *side_outputs, files], api_name="add_files",
-                     concurrency_limit=1)
-        demo.load(side_panel, None, [*side_outputs, model_box], api_name="collection")
+                     concurrency_limit=1, preprocess=False, api_visibility="undocumented")
+        demo.load(side_panel, None, [*side_outputs, model_box], api_name="collection", api_visibility="undocumented")
 
     # gradio 6 takes theme and css in launch(); keep them on the Blocks so a plain demo.launch() has them too
     demo._deprecated_theme = theme
