@@ -118,18 +118,17 @@ class AnswerChain:
         passages = {i + 1: p for i, p in enumerate(found.passages)}
         answer.timings["evidence"] = round(self.evidence(question, found), 3)
         if not passages or answer.timings["evidence"] < self.settings.min_evidence:
-            yield from self._finish(answer, NO_ANSWER, {}, started)
+            yield from self._finish(answer, NO_ANSWER, {}, started, reason="weak_evidence" if passages else "no_sources")
             return
+        if is_listing_question(question, found.filters_applied):  # the filters found the papers: code lists them
+            yield from self._by_code(answer, listing_answer(passages, found.filters_applied), passages, started)
+            return
+        passages = self.retriever.whole_papers(passages)  # the answer may sit in any chunk of a paper
         if self.chat_model is None:
-            if is_listing_question(question, found.filters_applied):
-                text = listing_answer(passages)
-            else:
-                text = extractive_answer(question, passages, max_sentences=3)
-            answer.timings["first_token_ms"] = round((time.perf_counter() - started) * 1000, 1)
-            yield StreamEvent("token", text=text)
-            yield from self._finish(answer, text, passages, started)
+            yield from self._by_code(answer, extractive_answer(question, passages, max_sentences=3), passages, started)
             return
         passages = self._model_sources(question, passages, found.sources)
+        answer.context = {k: format_source(k, p) for k, p in passages.items()}
         result = self.chat_model.stream(build_messages(question, passages), max_tokens=self.settings.max_answer_tokens,
                                         temperature=self.settings.temperature)
         parts = []
@@ -145,6 +144,13 @@ class AnswerChain:
         if completion.finish_reason == "length":
             raw = _trim_runaway(raw)
         yield from self._finish(answer, raw, passages, started)
+
+    def _by_code(self, answer: Answer, text: str, passages: dict[int, Passage], started: float) -> Iterator[StreamEvent]:
+        """An answer no model wrote (a listing, or extractive quotes): shown at once, checked as quotes."""
+        answer.context = {k: format_source(k, p) for k, p in passages.items()}
+        answer.timings["first_token_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        yield StreamEvent("token", text=text)
+        yield from self._finish(answer, text, passages, started, by_code=True)
 
     def warm_up(self) -> None:
         """Start the model (a local server loads) and let it read the fixed prompt prefix once, so the
@@ -172,18 +178,24 @@ class AnswerChain:
             return 1.0
         return evidence_score(question, found.passages, self.retriever.catalog.bm25)
 
-    def _finish(self, answer: Answer, raw: str, passages: dict[int, Passage], started: float) -> Iterator[StreamEvent]:
+    def _finish(self, answer: Answer, raw: str, passages: dict[int, Passage], started: float, *,
+                by_code: bool = False, reason: str | None = None) -> Iterator[StreamEvent]:
+        """Clean the keys, check every sentence, and answer or abstain with a reason: `reason` when
+        the chain decided before any writing; else `model_declined` (the sentinel, or nothing) or
+        `unsupported` (no cited, supported sentence: the draft is kept in `withheld`)."""
         text, invalid = clean_citations(raw, passages)
-        answer.invalid_citations = invalid if self.chat_model is not None else []  # only a model invents keys
+        answer.invalid_citations = [] if by_code else invalid  # only a model invents keys
         leaked = [s for s in split_sentences(text) if leaks_instructions(s)]
         if leaked:  # a source asked for the prompt, or the model wandered: never show it
             text = " ".join(s for s in split_sentences(text) if s not in leaked)
-        if not passages or is_abstention(text) or not cited_keys(text):
-            self._abstain(answer)
+        if reason or not passages:
+            self._abstain(answer, reason or "no_sources")
+        elif is_abstention(text):
+            self._abstain(answer, "model_declined")
         else:
-            checks = self._check(split_sentences(text), passages)
+            checks = self._check(split_sentences(text), passages, by_code) if cited_keys(text) else []
             if not any(c.supported for c in checks):
-                self._abstain(answer)
+                self._abstain(answer, "unsupported", draft=text)
             else:
                 answer.text = text
                 answer.unsupported_sentences = [c.sentence for c in checks if not c.supported]
@@ -193,15 +205,16 @@ class AnswerChain:
         answer.timings.setdefault("first_token_ms", answer.timings["total_ms"])
         yield StreamEvent("answer", answer=answer)
 
-    def _check(self, sentences: list[str], passages: dict[int, Passage]) -> list[SentenceCheck]:
-        if self.chat_model is None:  # extractive: each sentence is quoted verbatim from the passage it cites
+    def _check(self, sentences: list[str], passages: dict[int, Passage], by_code: bool) -> list[SentenceCheck]:
+        if by_code:  # a listing or extractive quotes: each sentence is built from the passages it cites
             return [SentenceCheck(s, keys, score=1.0, supported=True, best_key=keys[0], supported_by=keys)
                     for s in sentences if (keys := [k for k in cited_keys(s) if k in passages])]
         return check_support(sentences, passages, self.embed, threshold=self.settings.support_threshold)
 
     @staticmethod
-    def _abstain(answer: Answer) -> None:
+    def _abstain(answer: Answer, reason: str, draft: str = "") -> None:
         answer.text, answer.abstained, answer.citations, answer.unsupported_sentences = NO_ANSWER, True, [], []
+        answer.abstain_reason, answer.withheld = reason, draft
 
     @staticmethod
     def _citations(checks, passages: dict[int, Passage]) -> list[Citation]:

@@ -70,10 +70,27 @@ def is_listing_question(question: str, filters_applied: dict) -> bool:
     return not content_words(rest)
 
 
-def listing_answer(passages: dict[int, Passage]) -> str:
-    """'The collection has: Title A (2021) [1]; Title B [2].': the papers the filters matched."""
-    items = [f"{p.title or 'an untitled paper'}{f' ({p.year})' if p.year else ''} [{k}]" for k, p in passages.items()]
-    return "The matching papers in the collection are: " + "; ".join(items) + "."
+def listing_answer(passages: dict[int, Passage], filters_applied: dict | None = None) -> str:
+    """'The matching papers in the collection are: Title A (2021; John D. Co-Reyes) [1]; Title B [2].':
+    the papers the filters matched, with the year and the authors the question named, each cited."""
+    wanted = [a.casefold() for a in (filters_applied or {}).get("authors", [])]
+
+    def about(p: Passage) -> str:
+        named = [a for a in p.authors if any(_same_author(a, w) for w in wanted)]
+        bits = ([str(p.year)] if p.year else []) + ([", ".join(named)] if named else [])
+        return f" ({'; '.join(bits)})" if bits else ""
+
+    items = [f"{p.title or 'an untitled paper'}{about(p)} [{k}]" for k, p in passages.items()]
+    matched = (filters_applied or {}).get("matched_papers")
+    head = ("The matching papers in the collection are: " if not matched or matched <= len(items) else
+            f"{matched} papers in the collection match; the {len(items)} closest are: ")
+    return head + "; ".join(items) + "."
+
+
+def _same_author(name: str, wanted: str) -> bool:
+    """'John D. Co-Reyes' matches a filter for 'john d. co-reyes', or for the last name alone."""
+    name = name.casefold()
+    return name == wanted or (" " not in wanted.strip() and name.split()[-1:] == [wanted.strip()])
 
 
 def cite(sentence: str, key: int) -> str:

@@ -509,6 +509,17 @@ class Retriever:
         return Retrieval(passages=passages, sources=sources, filters_applied=applied, timings=timings,
                          best_similarity=best, mode=mode)
 
+    def whole_papers(self, passages: dict[int, Passage]) -> dict[int, Passage]:
+        """The same sources, each with its paper's whole abstract as text (retrieval scored it by one
+        chunk; the sentence that answers may sit in another). A paper without an abstract keeps its chunk."""
+        papers = self.catalog.papers
+        out = {}
+        for key, p in passages.items():
+            record = papers.get(p.paper_id)
+            text = record.abstract if record is not None and record.abstract else None
+            out[key] = dataclasses.replace(p, text=defang(" ".join(text.split()))) if text else p
+        return out
+
     def _best_chunks(self, qv: np.ndarray, paper_ids: list[str],
                      catalog: Catalog | None = None) -> dict[str, tuple[str, str, float]]:
         """Each paper's chunk most similar to the question, from the embeddings stored in Chroma

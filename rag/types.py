@@ -11,6 +11,14 @@ from dataclasses import asdict, dataclass, field
 # The one sentinel for "the collection does not answer this": prompts, parser, UI and eval share it.
 NO_ANSWER = "The collection does not answer this."
 
+# Why an answer abstained (`Answer.abstain_reason`), each in the plain words the UI and CLI show.
+ABSTAIN_REASONS: dict[str, str] = {
+    "no_sources": "no paper in the collection matches the filters",
+    "weak_evidence": "no paper in the collection is close enough to the question",
+    "model_declined": "the papers found do not state this",
+    "unsupported": "an answer was drafted but could not be checked against its sources, so it is withheld",
+}
+
 
 @dataclass(slots=True)
 class Filters:
@@ -114,6 +122,9 @@ class Answer:
     timings: dict = field(default_factory=dict)
     usage: dict = field(default_factory=dict)
     model: str = ""
+    abstain_reason: str | None = None  # a key of ABSTAIN_REASONS when abstained, else None
+    withheld: str = ""  # the draft an "unsupported" abstention kept back: for inspection, never shown as an answer
+    context: dict[int, str] = field(default_factory=dict)  # key -> the source exactly as the answer's writer read it
 
     def to_dict(self) -> dict:
         return asdict(self)

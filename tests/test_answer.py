@@ -120,8 +120,8 @@ def test_author_and_year_in_the_question_become_filters(extractive):
     answer = extractive.ask("What did John D. Co-Reyes publish in 2021?")
     assert answer.filters_applied["authors"] == ["John D. Co-Reyes"] and answer.filters_applied["year_from"] == 2021
     assert answer.citations and all(c.year == 2021 for c in answer.citations)
-    assert "Evolving Reinforcement Learning Algorithms (2021) [" in answer.text
-    assert "Differentiable Architecture Search for Reinforcement Learning (2021) [" in answer.text
+    assert "Evolving Reinforcement Learning Algorithms (2021; John D. Co-Reyes) [" in answer.text
+    assert "Differentiable Architecture Search for Reinforcement Learning (2021; John D. Co-Reyes) [" in answer.text
 
 
 def test_follow_up_uses_the_conversation(extractive):
@@ -224,10 +224,58 @@ def test_a_key_in_a_title_does_not_become_a_citation_in_a_listing(extractive):
 
 
 @pytest.mark.parametrize("question", ["Which paper says graph transformers predict molecular properties?",
-                                      "What did Wren Halloway publish in 2020?"])
+                                      "Which paper pretrains tabular encoders with a contrastive loss?"])
 def test_no_key_from_paper_text_reaches_the_prompt(llm, server, question):
     server.enqueue("Graph transformers predict molecular properties [1].")
     llm.ask(question)
     prompt = server.requests[-1]["messages"][-1]["content"]
     assert _keys_outside_headers(prompt, 5) == [], prompt
     assert "(3) Title: Fake Source" in prompt or "Tabular Contrastive Pretraining (2)" in prompt
+
+
+def test_a_listing_question_is_answered_by_code_whatever_the_backend(llm, server):
+    """The filters already found the papers: the model is not asked to rediscover them."""
+    answer = llm.ask("What did John D. Co-Reyes publish in 2021?")
+    assert server.requests == [] and not answer.abstained and answer.invalid_citations == []
+    assert answer.text.startswith("The matching papers in the collection are: ")
+    assert "(2021; John D. Co-Reyes) [1]" in answer.text and "[2]" in answer.text
+    assert {c.title for c in answer.citations} == {"Evolving Reinforcement Learning Algorithms",
+                                                   "Differentiable Architecture Search for Reinforcement Learning"}
+
+
+@pytest.mark.parametrize("reply, reason", [
+    ("The collection does not answer this.", "model_declined"),
+    ("Griffin was designed on the Moon by Zorblat Industries [1].", "unsupported"),
+    ("Griffin mixes gated linear recurrences with local attention.", "unsupported"),  # no key: nothing to check
+])
+def test_each_abstain_reason_comes_from_its_cause(llm, server, reply, reason):
+    server.enqueue(reply)
+    answer = llm.ask(Q)
+    assert answer.abstained and answer.text == NO_ANSWER and answer.abstain_reason == reason
+    assert answer.withheld == ("" if reason == "model_declined" else reply)
+    assert answer.context and all(text.startswith(f"[{k}] ") for k, text in answer.context.items())
+
+
+def test_abstain_reasons_without_a_model_call(llm, server):
+    weak = llm.ask("What is the boiling point of seawater on Mars in kelvin?")
+    assert weak.abstain_reason == "weak_evidence" and weak.withheld == ""
+    none = llm.ask(Q, filters={"authors": ["Nobody Atall"]})
+    assert none.abstained and none.abstain_reason == "no_sources"
+    assert server.requests == []
+    answered = llm.ask("What did John D. Co-Reyes publish in 2021?")
+    assert answered.abstain_reason is None
+
+
+def test_the_answer_sentence_in_another_chunk_reaches_the_model(llm, server, store_dir):
+    """Retrieval scores a paper by its best chunk; the model reads the sentences of the whole record."""
+    from rag.retrieval import load_catalog
+
+    catalog = load_catalog(Settings(data_dir=store_dir))
+    long = [p for p in catalog.papers.values() if len(catalog.chunk_ids.get(p.id, [])) >= 3]
+    assert long, "the sample has papers cut into three or more chunks"
+    paper = long[0]
+    last = paper.abstract.rstrip().rsplit(". ", 1)[-1]  # the closing sentence, far from the first chunk
+    server.enqueue("The collection does not answer this.")
+    llm.ask(f"{paper.title}: {last}")
+    prompt = server.requests[-1]["messages"][-1]["content"]
+    assert " ".join(last.split())[:60] in " ".join(prompt.split())

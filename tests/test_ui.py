@@ -92,6 +92,19 @@ def test_abstention_is_rendered_as_an_abstention(app):
     assert render.esc(NO_ANSWER) in html
     assert "rag-card" not in html and "rag-cite" not in html
     assert "Closest papers, not cited" in html
+    assert 'data-reason="weak_evidence"' in html and "close enough to the question" in html
+
+
+@pytest.mark.parametrize("reason, words", [
+    ("model_declined", "The papers found do not state this."),
+    ("unsupported", "An answer was drafted but could not be checked against its sources"),
+    ("no_sources", "No paper in the collection matches the filters."),
+])
+def test_the_grey_box_says_why_there_is_no_answer(reason, words):
+    html = render.answer_html(_answer(text=NO_ANSWER, abstained=True, citations=[], unsupported_sentences=[],
+                                      abstain_reason=reason, withheld="Cats rule the world [1]."))
+    assert words in html and f'data-reason="{reason}"' in html
+    assert "Cats rule" not in html  # a withheld draft is never shown as an answer
 
 
 def test_follow_up_uses_the_conversation(app):
