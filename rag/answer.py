@@ -56,6 +56,17 @@ def _field(text: str | None) -> str:
     return defang(" ".join((text or "").split()))
 
 
+def close_to_best(passages: dict[int, Passage], sources, share: float) -> dict[int, Passage]:
+    """The passages whose paper's fused score is at least `share` of the best one's, numbered again
+    from 1 (0 = all): the writer of an answer reads, and can cite, only these."""
+    fused = {s.paper_id: s.score for s in sources}
+    best = max(fused.values(), default=0.0)
+    if best <= 0 or share <= 0:
+        return dict(passages)
+    kept = [p for p in passages.values() if fused.get(p.paper_id, best) >= share * best]
+    return {i + 1: p for i, p in enumerate(kept)}
+
+
 def build_messages(question: str, passages: dict[int, Passage]) -> list[dict]:
     """System prompt, the worked examples (both fixed, so llama.cpp's prompt cache keeps them), then
     the numbered sources and the question."""
@@ -125,6 +136,7 @@ class AnswerChain:
             return
         passages = self.retriever.whole_papers(passages)  # the answer may sit in any chunk of a paper
         if self.chat_model is None:
+            passages = close_to_best(passages, found.sources, self.settings.quote_min_share)
             yield from self._by_code(answer, extractive_answer(question, passages, max_sentences=3), passages, started)
             return
         passages = self._model_sources(question, passages, found.sources)
@@ -165,11 +177,7 @@ class AnswerChain:
     def _model_sources(self, question: str, passages: dict[int, Passage], sources) -> dict[int, Passage]:
         """What the LLM reads: sources scoring at least `source_min_share` of the best (numbered again
         from 1), each cut to its share of `source_tokens` (see `rag.context`)."""
-        fused = {s.paper_id: s.score for s in sources}
-        best = max(fused.values(), default=0.0)
-        if best > 0 and self.settings.source_min_share > 0:
-            kept = [p for p in passages.values() if fused.get(p.paper_id, best) >= self.settings.source_min_share * best]
-            passages = {i + 1: p for i, p in enumerate(kept)}
+        passages = close_to_best(passages, sources, self.settings.source_min_share)
         return compact_passages(question, passages, self.embed, budget=self.settings.source_tokens)
 
     def evidence(self, question: str, found) -> float:

@@ -13,6 +13,7 @@ import math
 import re
 
 from rag.citations import split_sentences
+from rag.questions import filter_words
 from rag.types import Passage
 
 STOPWORDS = frozenset("""a about above after again all also am an and any are as at be because been before being
@@ -21,6 +22,9 @@ his how i if in into is it its itself just me more most my no nor not of on once
 paper papers propose proposes proposed publish published publications write wrote written same she should so some such than that the their them
 then there these they this those through to too under until up very was we were what when where which while who
 whom why will with work works would you your""".split())
+# words that ask for a list of papers rather than about a topic
+LISTING_WORDS = frozenset("""listed list lists collection category categories appeared appear appears dated authors
+author co-author co-authored coauthored authored included include includes contain contains held""".split())
 WORD_RE = re.compile(r"[a-z0-9][a-z0-9\-]*")
 
 
@@ -58,16 +62,12 @@ def extractive_answer(question: str, passages: dict[int, Passage], *, max_senten
 
 
 def is_listing_question(question: str, filters_applied: dict) -> bool:
-    """True when a question is only about who/when ("What did John D. Co-Reyes publish in 2021?"):
-    its author and year were detected as filters and no topic words remain."""
+    """True when a question is only about who/when/where ("What did John D. Co-Reyes publish in
+    2021?", "Which cs.GT papers are in the collection?"): filters were detected in it and no topic
+    words remain once the words that stated them are gone."""
     if not filters_applied.get("auto"):
         return False
-    rest = question.lower()
-    for name in filters_applied.get("authors", []):
-        for part in name.lower().split():
-            rest = rest.replace(part.lower(), " ")
-    rest = re.sub(r"\b(1[89]|20)\d\d\b|'s\b", " ", rest)
-    return not content_words(rest)
+    return not (content_words(filter_words(question, filters_applied)) - LISTING_WORDS)
 
 
 def listing_answer(passages: dict[int, Passage], filters_applied: dict | None = None) -> str:

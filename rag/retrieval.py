@@ -31,8 +31,8 @@ of. Filters that match nothing give empty results (the chain abstains), never an
 that allows at most 500 papers (`IN_LIMIT`) is scored exactly: those papers' chunks are fetched
 from Chroma by id and compared with the question, which is faster than Chroma's filtered query
 on a large store and misses nothing.
-`detect_filters` finds author and year filters in the question itself (a year filter only in
-collections that know any paper's year).
+`rag.questions.detect_filters` finds author, year, month, category and venue filters in the
+question itself (a year or month filter only in collections that know dates).
 
 One `Retriever` may serve many threads at once. It does not write answers (see the answer chain).
 """
@@ -40,11 +40,9 @@ One `Retriever` may serve many threads at once. It does not write answers (see t
 from __future__ import annotations
 
 import dataclasses
-import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,7 +50,8 @@ import numpy as np
 from rag.bm25 import BM25Index, build_bm25, state_digest, tokenize
 from rag.citations import defang
 from rag.errors import IndexEmpty
-from rag.records import Record, normalise_text
+from rag.questions import AuthorIndex, detect_filters
+from rag.records import Record
 from rag.settings import Settings
 from rag.types import Filters, Passage, SourceHit
 
@@ -81,138 +80,6 @@ class Retrieval:
         return {"passages": [p.to_dict() for p in self.passages], "sources": [s.to_dict() for s in self.sources],
                 "filters_applied": self.filters_applied, "timings": self.timings,
                 "best_similarity": self.best_similarity, "mode": self.mode}
-
-
-# ---------------------------------------------------------------- authors
-
-def _name_tokens(name: str) -> list[str]:
-    return normalise_text(name).split()
-
-
-def _last_name(name: str) -> str:
-    """'John D. Co-Reyes' -> 'co reyes': the last written word of the name, normalised."""
-    words = name.split()
-    return normalise_text(words[-1]) if words else ""
-
-
-def author_matches(query: str | list[str], name: str | list[str]) -> bool:
-    """True when `query` names `name`: its words appear in order in the name (a one-letter word
-    may stand for a first name), ending with the name's last word. 'Co-Reyes', 'john co reyes'
-    and 'J. Co-Reyes' all match 'John D. Co-Reyes'; 'John' alone does not."""
-    q = _name_tokens(query) if isinstance(query, str) else query
-    n = _name_tokens(name) if isinstance(name, str) else name
-    if not q or not n or q[-1] != n[-1]:
-        return False
-    i = 0
-    for word in n:
-        if i < len(q) and (word == q[i] or (len(q[i]) == 1 and word[0] == q[i] and i < len(q) - 1)):
-            i += 1
-    return i == len(q)
-
-
-class AuthorIndex:
-    """The collection's author names, looked up by last name."""
-
-    def __init__(self, names: Iterable[str]) -> None:
-        self.names = sorted({n for n in names if n and n.strip()})
-        self.tokens = {n: _name_tokens(n) for n in self.names}
-        self.by_last: dict[str, list[str]] = defaultdict(list)
-        self.by_last_word: dict[str, list[str]] = defaultdict(list)
-        for n in self.names:
-            if self.tokens[n]:
-                self.by_last[_last_name(n)].append(n)
-                self.by_last_word[self.tokens[n][-1]].append(n)
-
-    def resolve(self, query: str) -> list[str]:
-        """Every collection name `query` names (see `author_matches`)."""
-        q = _name_tokens(query)
-        if not q:
-            return []
-        return [n for n in self.by_last_word.get(q[-1], []) if author_matches(q, self.tokens[n])]
-
-
-def _as_index(known: Iterable[str] | AuthorIndex) -> AuthorIndex:
-    return known if isinstance(known, AuthorIndex) else AuthorIndex(known)
-
-
-def detect_authors(question: str, known: Iterable[str] | AuthorIndex,
-                   is_common: Callable[[str], bool] | None = None) -> list[str]:
-    """Collection authors the question names: a full name (middle initials optional), or a
-    distinctive last name alone: >= 4 letters, one collection author only, and not a word the
-    collection's text uses (`is_common(last_name)`, e.g. 'Power' or 'Long')."""
-    index = _as_index(known)
-    q = normalise_text(question).split()
-    found: list[str] = []
-    for j in range(len(q), 0, -1):
-        for i in range(max(0, j - 3), j):
-            names = index.by_last.get(" ".join(q[i:j]))
-            if not names:
-                continue
-            full = [n for n in names for s in range(max(0, i - 4), i) if author_matches(q[s:j], index.tokens[n])]
-            last = " ".join(q[i:j])
-            if full:
-                found.extend(full)
-            elif (len(names) == 1 and len(last.replace(" ", "")) >= 4
-                  and not (is_common and is_common(last))):
-                found.append(names[0])
-    return list(dict.fromkeys(found))
-
-
-# ---------------------------------------------------------------- years
-
-_Y = r"(?<![\w.])(19\d\d|20\d\d|2100)(?![\d]|\.\d)"
-_RANGE_RES = [
-    re.compile(rf"\bbetween\s+{_Y}\s+and\s+{_Y}", re.I),
-    re.compile(rf"\bfrom\s+{_Y}\s+(?:to|until|till|through|thru)\s+{_Y}", re.I),
-    re.compile(rf"{_Y}\s*(?:-|–|—|to)\s*{_Y}", re.I),
-]
-_FROM_RES = [  # (pattern, offset added to the year)
-    (re.compile(rf"\b(?:in\s+or\s+after|on\s+or\s+after)\s+{_Y}", re.I), 0),
-    (re.compile(rf"\bafter\s+{_Y}", re.I), 1),
-    (re.compile(rf"\b(?:since|starting(?:\s+in|\s+from)?)\s+{_Y}", re.I), 0),
-    (re.compile(rf"\bfrom\s+{_Y}\s+(?:on\b|onwards?\b|forwards?\b|and\s+later\b)", re.I), 0),
-    (re.compile(rf"{_Y}\s+(?:or|and)\s+(?:later|after)\b", re.I), 0),
-]
-_TO_RES = [
-    (re.compile(rf"\b(?:in\s+or\s+before|on\s+or\s+before)\s+{_Y}", re.I), 0),
-    (re.compile(rf"\b(?:before|prior\s+to)\s+{_Y}", re.I), -1),
-    (re.compile(rf"\b(?:until|till|up\s+to|through)\s+{_Y}", re.I), 0),
-    (re.compile(rf"{_Y}\s+(?:or|and)\s+(?:earlier|before)\b", re.I), 0),
-]
-_EXACT_RE = re.compile(rf"\b(?:in|during|from|published|of|dated)\s+{_Y}", re.I)
-
-
-def detect_years(question: str) -> tuple[int | None, int | None]:
-    """(year_from, year_to) stated in the question: 'in 2021', 'after 2020', 'before 2019',
-    'since 2021', 'between 2018 and 2020', '2018-2020'. (None, None) when there is none."""
-    for rx in _RANGE_RES:
-        m = rx.search(question)
-        if m:
-            a, b = sorted((int(m.group(1)), int(m.group(2))))
-            return a, b
-    lo = next((int(m.group(1)) + off for rx, off in _FROM_RES if (m := rx.search(question))), None)
-    hi = next((int(m.group(1)) + off for rx, off in _TO_RES if (m := rx.search(question))), None)
-    if lo is None and hi is None:
-        m = _EXACT_RE.search(question)
-        if m:
-            return int(m.group(1)), int(m.group(1))
-    return lo, hi
-
-
-def detect_filters(question: str, known_authors: Iterable[str] | AuthorIndex,
-                   is_common: Callable[[str], bool] | None = None) -> tuple[Filters, list[str]]:
-    """Author and year filters stated in the question, and which kinds were found ("authors", "year")."""
-    found = Filters()
-    kinds: list[str] = []
-    authors = detect_authors(question, known_authors, is_common)
-    if authors:
-        found.authors = authors
-        kinds.append("authors")
-    lo, hi = detect_years(question)
-    if lo is not None or hi is not None:
-        found.year_from, found.year_to = lo, hi
-        kinds.append("year")
-    return found, kinds
 
 
 # ---------------------------------------------------------------- fusion
@@ -276,9 +143,12 @@ class Catalog:
         self.by_venue: dict[str, set[str]] = defaultdict(set)
         self.by_category: dict[str, set[str]] = defaultdict(set)
         self.by_year: dict[int, set[str]] = defaultdict(set)
+        self.by_month: dict[str, set[str]] = defaultdict(set)  # "YYYY-MM"
         for p in papers:
             if p.year:
                 self.by_year[p.year].add(p.id)
+            if p.date and len(p.date) >= 7:
+                self.by_month[p.date[:7]].add(p.id)
             for a in p.authors:
                 if a and a.strip():
                     self.by_author[a].add(p.id)
@@ -332,6 +202,10 @@ class Catalog:
             out.venue = f.venue
             narrow(set().union(*(self.by_venue[k] for k in venues)) if venues else set())
             clauses.append({"venue": {"$in": venues or [f.venue]}})
+        if f.months:
+            out.months = list(f.months)
+            narrow(set().union(*(self.by_month.get(m, set()) for m in f.months)))
+            clauses.append({"year": {"$in": sorted({int(m[:4]) for m in f.months if m[:4].isdigit()}) or [0]}})
         if f.categories:
             wanted = {c.casefold().strip() for c in f.categories}
             cats = [k for k in self.by_category
@@ -418,16 +292,10 @@ class Retriever:
         cat = catalog or self.catalog
         timings: dict[str, float] = {}
         f = dataclasses.replace(Filters.from_dict(filters))
-        f.authors, f.categories = list(f.authors), list(f.categories)
+        f.authors, f.categories, f.months = list(f.authors), list(f.categories), list(f.months)
         auto: list[str] = []
         if auto_filters:
-            found, kinds = detect_filters(question, cat.authors, cat.is_common)
-            if "authors" in kinds and not f.authors:
-                f.authors = found.authors
-                auto.append("authors")
-            if "year" in kinds and not (f.year_from or f.year_to) and cat.has_years:
-                f.year_from, f.year_to = found.year_from, found.year_to
-                auto.append("year")
+            auto = _apply_detected(question, f, cat)
         resolved, allowed, where = cat.resolve(f)
         applied = {**resolved.to_dict(), "auto": auto}
         if allowed is not None:
@@ -540,6 +408,29 @@ class Retriever:
             if pid not in best or sim > best[pid][2]:
                 best[pid] = (cid, doc or "", float(sim))
         return best
+
+
+def _apply_detected(question: str, f: Filters, cat: Catalog) -> list[str]:
+    """Fill the filters the caller left empty with those the question states; the kinds filled."""
+    found, kinds = detect_filters(question, cat.authors, cat.is_common, categories=cat.by_category,
+                                  venues=cat.by_venue)
+    auto = []
+    if "authors" in kinds and not f.authors:
+        f.authors = found.authors
+        auto.append("authors")
+    if "year" in kinds and not (f.year_from or f.year_to) and cat.has_years:
+        f.year_from, f.year_to = found.year_from, found.year_to
+        auto.append("year")
+    if "months" in kinds and not f.months and cat.by_month:
+        f.months = found.months
+        auto.append("months")
+    if "categories" in kinds and not f.categories:
+        f.categories = found.categories
+        auto.append("categories")
+    if "venue" in kinds and not f.venue:
+        f.venue = found.venue
+        auto.append("venue")
+    return auto
 
 
 def _passage(p: Record, chunk_id: str, text: str, score: float) -> Passage:

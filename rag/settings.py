@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         description="An LLM reads only the retrieved papers whose fused score is at least this share of the "
         "best one's (fewer, better sources; 0 = all top_k). All top_k papers are still listed as sources.",
     )
+    quote_min_share: float = Field(
+        0.85, ge=0.0, le=1.0,
+        description="The extractive backend quotes only the papers whose fused score is at least this share of "
+        "the best one's (it cannot judge relevance as an LLM does; measured on the seed questions, see "
+        "BENCHMARKS.md; 0 = all top_k).",
+    )
     backend: Literal["local", "openai", "extractive"] = Field(
         "local",
         description="Who writes answers: local (the bundled model, offline, started on first use), openai "

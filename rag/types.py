@@ -29,9 +29,10 @@ class Filters:
     year_to: int | None = None
     venue: str | None = None
     categories: list[str] = field(default_factory=list)
+    months: list[str] = field(default_factory=list)  # "YYYY-MM", any of them
 
     def is_empty(self) -> bool:
-        return not (self.authors or self.year_from or self.year_to or self.venue or self.categories)
+        return not (self.authors or self.year_from or self.year_to or self.venue or self.categories or self.months)
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v not in (None, [], "")}
@@ -42,17 +43,21 @@ class Filters:
             return cls()
         if isinstance(d, Filters):
             return d
-        unknown = set(d) - {"authors", "author", "year_from", "year_to", "year", "venue", "categories", "category"}
+        unknown = set(d) - {"authors", "author", "year_from", "year_to", "year", "venue", "categories", "category",
+                            "months", "month"}
         if unknown:
             from rag.errors import ConfigError
 
-            raise ConfigError(f"unknown filter {sorted(unknown)}; use authors, year_from, year_to, venue, categories")
+            raise ConfigError(f"unknown filter {sorted(unknown)}; use authors, year_from, year_to, venue, categories, "
+                              "months")
         authors = d.get("authors") or ([d["author"]] if d.get("author") else [])
         cats = d.get("categories") or ([d["category"]] if d.get("category") else [])
+        months = d.get("months") or ([d["month"]] if d.get("month") else [])
         year = d.get("year")
         return cls(authors=[authors] if isinstance(authors, str) else list(authors),
                    year_from=d.get("year_from") or year, year_to=d.get("year_to") or year,
-                   venue=d.get("venue"), categories=[cats] if isinstance(cats, str) else list(cats))
+                   venue=d.get("venue"), categories=[cats] if isinstance(cats, str) else list(cats),
+                   months=[months] if isinstance(months, str) else list(months))
 
 
 @dataclass(slots=True)

@@ -279,3 +279,21 @@ def test_the_answer_sentence_in_another_chunk_reaches_the_model(llm, server, sto
     llm.ask(f"{paper.title}: {last}")
     prompt = server.requests[-1]["messages"][-1]["content"]
     assert " ".join(last.split())[:60] in " ".join(prompt.split())
+
+
+@pytest.mark.parametrize("question, applied", [
+    ("Which robotics papers are in the collection?", {"categories": ["cs.RO"]}),
+    ("Which papers were listed in July 2024?", {"months": ["2024-07"]}),
+    ("Which paper appeared at ICML?", {"venue": "international conference on machine learning"}),
+])
+def test_months_categories_and_venues_in_the_question_become_filters(extractive, question, applied):
+    answer = extractive.ask(question)
+    assert {k: answer.filters_applied[k] for k in applied} == applied
+    assert answer.filters_applied["matched_papers"] == 1 and not answer.abstained
+    assert answer.text.startswith("The matching papers in the collection are: ") and len(answer.citations) == 1
+
+
+def test_a_detected_filter_that_matches_nothing_is_reported_not_an_error(extractive):
+    answer = extractive.ask("Which papers were listed in February 2019?")
+    assert answer.filters_applied["months"] == ["2019-02"] and answer.filters_applied["matched_papers"] == 0
+    assert answer.abstained and answer.abstain_reason == "no_sources"

@@ -115,10 +115,13 @@ def _filters_line(applied: dict) -> str:
     if lo or hi:
         years = str(lo) if lo == hi else f"{lo or '…'}–{hi or '…'}"
         parts.append("year " + years + (" (from the question)" if "year" in auto else ""))
+    if applied.get("months"):
+        parts.append("listed " + ", ".join(applied["months"]) + (" (from the question)" if "months" in auto else ""))
     if applied.get("venue"):
-        parts.append(f"venue {applied['venue']}")
+        parts.append(f"venue {applied['venue']}" + (" (from the question)" if "venue" in auto else ""))
     if applied.get("categories"):
-        parts.append("category " + ", ".join(applied["categories"]))
+        parts.append("category " + ", ".join(applied["categories"]) + (" (from the question)" if "categories" in auto
+                                                                       else ""))
     if not parts:
         return ""
     matched = applied.get("matched_papers")

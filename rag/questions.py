@@ -1,0 +1,278 @@
+"""What a question says about its own filters: authors, years, months, arXiv categories, venues.
+
+    found, kinds = detect_filters("Which cs.CV papers were listed in May 2025?", catalog.authors,
+                                  categories=catalog.by_category, venues=catalog.by_venue)
+    found.categories, found.months, kinds      # ["cs.CV"], ["2025-05"], ["categories", "months"]
+
+Authors: a full name of the collection (middle initials optional), or a distinctive last name
+alone. Years: "in 2021", "after 2020", "between 2018 and 2020", "dated 2024". Months: a month
+name with its year ("listed in January 2026", "March 2025"). Categories: an arXiv code the
+collection uses ("cs.GR"), or its name where the question speaks of papers of that kind
+("graphics papers", "papers in computer vision"). Venues: a venue the collection knows, named
+in full or by its usual acronym ("at ICML", "in NeurIPS"); arXiv itself is not a venue filter.
+Only values the collection holds become filters (a detected filter that matches no paper is
+reported by retrieval, never an error). This module only reads questions; `rag.retrieval`
+resolves and applies the filters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from rag.records import normalise_text
+from rag.types import Filters
+
+# ---------------------------------------------------------------- authors
+
+def _name_tokens(name: str) -> list[str]:
+    return normalise_text(name).split()
+
+
+def _last_name(name: str) -> str:
+    """'John D. Co-Reyes' -> 'co reyes': the last written word of the name, normalised."""
+    words = name.split()
+    return normalise_text(words[-1]) if words else ""
+
+
+def author_matches(query: str | list[str], name: str | list[str]) -> bool:
+    """True when `query` names `name`: its words appear in order in the name (a one-letter word
+    may stand for a first name), ending with the name's last word. 'Co-Reyes', 'john co reyes'
+    and 'J. Co-Reyes' all match 'John D. Co-Reyes'; 'John' alone does not."""
+    q = _name_tokens(query) if isinstance(query, str) else query
+    n = _name_tokens(name) if isinstance(name, str) else name
+    if not q or not n or q[-1] != n[-1]:
+        return False
+    i = 0
+    for word in n:
+        if i < len(q) and (word == q[i] or (len(q[i]) == 1 and word[0] == q[i] and i < len(q) - 1)):
+            i += 1
+    return i == len(q)
+
+
+class AuthorIndex:
+    """The collection's author names, looked up by last name."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = sorted({n for n in names if n and n.strip()})
+        self.tokens = {n: _name_tokens(n) for n in self.names}
+        self.by_last: dict[str, list[str]] = defaultdict(list)
+        self.by_last_word: dict[str, list[str]] = defaultdict(list)
+        for n in self.names:
+            if self.tokens[n]:
+                self.by_last[_last_name(n)].append(n)
+                self.by_last_word[self.tokens[n][-1]].append(n)
+
+    def resolve(self, query: str) -> list[str]:
+        """Every collection name `query` names (see `author_matches`)."""
+        q = _name_tokens(query)
+        if not q:
+            return []
+        return [n for n in self.by_last_word.get(q[-1], []) if author_matches(q, self.tokens[n])]
+
+
+def _as_index(known: Iterable[str] | AuthorIndex) -> AuthorIndex:
+    return known if isinstance(known, AuthorIndex) else AuthorIndex(known)
+
+
+def detect_authors(question: str, known: Iterable[str] | AuthorIndex,
+                   is_common: Callable[[str], bool] | None = None) -> list[str]:
+    """Collection authors the question names: a full name (middle initials optional), or a
+    distinctive last name alone: >= 4 letters, one collection author only, and not a word the
+    collection's text uses (`is_common(last_name)`, e.g. 'Power' or 'Long')."""
+    index = _as_index(known)
+    q = normalise_text(question).split()
+    found: list[str] = []
+    for j in range(len(q), 0, -1):
+        for i in range(max(0, j - 3), j):
+            names = index.by_last.get(" ".join(q[i:j]))
+            if not names:
+                continue
+            full = [n for n in names for s in range(max(0, i - 4), i) if author_matches(q[s:j], index.tokens[n])]
+            last = " ".join(q[i:j])
+            if full:
+                found.extend(full)
+            elif (len(names) == 1 and len(last.replace(" ", "")) >= 4
+                  and not (is_common and is_common(last))):
+                found.append(names[0])
+    return list(dict.fromkeys(found))
+
+
+# ---------------------------------------------------------------- years
+
+_Y = r"(?<![\w.])(19\d\d|20\d\d|2100)(?![\d]|\.\d)"
+_RANGE_RES = [
+    re.compile(rf"\bbetween\s+{_Y}\s+and\s+{_Y}", re.I),
+    re.compile(rf"\bfrom\s+{_Y}\s+(?:to|until|till|through|thru)\s+{_Y}", re.I),
+    re.compile(rf"{_Y}\s*(?:-|–|—|to)\s*{_Y}", re.I),
+]
+_FROM_RES = [  # (pattern, offset added to the year)
+    (re.compile(rf"\b(?:in\s+or\s+after|on\s+or\s+after)\s+{_Y}", re.I), 0),
+    (re.compile(rf"\bafter\s+{_Y}", re.I), 1),
+    (re.compile(rf"\b(?:since|starting(?:\s+in|\s+from)?)\s+{_Y}", re.I), 0),
+    (re.compile(rf"\bfrom\s+{_Y}\s+(?:on\b|onwards?\b|forwards?\b|and\s+later\b)", re.I), 0),
+    (re.compile(rf"{_Y}\s+(?:or|and)\s+(?:later|after)\b", re.I), 0),
+]
+_TO_RES = [
+    (re.compile(rf"\b(?:in\s+or\s+before|on\s+or\s+before)\s+{_Y}", re.I), 0),
+    (re.compile(rf"\b(?:before|prior\s+to)\s+{_Y}", re.I), -1),
+    (re.compile(rf"\b(?:until|till|up\s+to|through)\s+{_Y}", re.I), 0),
+    (re.compile(rf"{_Y}\s+(?:or|and)\s+(?:earlier|before)\b", re.I), 0),
+]
+_EXACT_RE = re.compile(rf"\b(?:in|during|from|published|of|dated)\s+{_Y}", re.I)
+
+
+def detect_years(question: str) -> tuple[int | None, int | None]:
+    """(year_from, year_to) stated in the question: 'in 2021', 'after 2020', 'before 2019',
+    'since 2021', 'between 2018 and 2020', '2018-2020'. (None, None) when there is none."""
+    for rx in _RANGE_RES:
+        m = rx.search(question)
+        if m:
+            a, b = sorted((int(m.group(1)), int(m.group(2))))
+            return a, b
+    lo = next((int(m.group(1)) + off for rx, off in _FROM_RES if (m := rx.search(question))), None)
+    hi = next((int(m.group(1)) + off for rx, off in _TO_RES if (m := rx.search(question))), None)
+    if lo is None and hi is None:
+        m = _EXACT_RE.search(question)
+        if m:
+            return int(m.group(1)), int(m.group(1))
+    return lo, hi
+
+
+# ---------------------------------------------------------------- months
+
+MONTHS = {m: i + 1 for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
+                                          "september", "october", "november", "december"])}
+_MONTH_RE = re.compile(r"\b(" + "|".join(list(MONTHS) + [m[:3] for m in MONTHS if m != "may"] + ["sept"]) +
+                       r")\.?,?\s+(?:of\s+)?(19\d\d|20\d\d)\b", re.I)
+
+
+def detect_months(question: str) -> list[str]:
+    """'listed in March 2025' -> ['2025-03'] (a month needs its year: 'in March' alone is not a filter)."""
+    out = []
+    for m in _MONTH_RE.finditer(question):
+        name = m.group(1).lower()
+        number = MONTHS.get(name) or next(i for full, i in MONTHS.items() if full.startswith(name))
+        out.append(f"{m.group(2)}-{number:02d}")
+    return list(dict.fromkeys(out))
+
+
+# ---------------------------------------------------------------- categories
+
+# arXiv category names, as a question may say them; only codes the collection uses become filters
+CATEGORY_NAMES: dict[str, tuple[str, ...]] = {
+    "cs.AI": ("artificial intelligence",), "cs.AR": ("hardware architecture",),
+    "cs.CC": ("computational complexity",), "cs.CE": ("computational engineering",),
+    "cs.CG": ("computational geometry",), "cs.CL": ("computation and language", "computational linguistics",
+                                                   "natural language processing", "nlp"),
+    "cs.CR": ("cryptography", "security"), "cs.CV": ("computer vision", "vision"),
+    "cs.CY": ("computers and society",), "cs.DB": ("databases", "database"),
+    "cs.DC": ("distributed computing", "parallel computing"), "cs.DL": ("digital libraries",),
+    "cs.DM": ("discrete mathematics",), "cs.DS": ("data structures", "algorithms"),
+    "cs.FL": ("formal languages",), "cs.GR": ("graphics", "computer graphics"), "cs.GT": ("game theory",),
+    "cs.HC": ("human-computer interaction", "hci"), "cs.IR": ("information retrieval",),
+    "cs.IT": ("information theory",), "cs.LG": ("machine learning",), "cs.LO": ("logic in computer science",),
+    "cs.MA": ("multiagent systems", "multi-agent systems"), "cs.MM": ("multimedia",),
+    "cs.NE": ("neural and evolutionary computing", "evolutionary computing"), "cs.NI": ("networking",),
+    "cs.PL": ("programming languages",), "cs.RO": ("robotics",), "cs.SD": ("sound",),
+    "cs.SE": ("software engineering",), "cs.SI": ("social and information networks",),
+    "cs.SY": ("systems and control",), "eess.AS": ("audio and speech processing",),
+    "eess.IV": ("image and video processing",), "eess.SP": ("signal processing",), "stat.ML": (),
+}
+_CODE_RE = re.compile(r"\b([a-z]{2,8}(?:-[a-z]{2})?\.[A-Z]{2})\b", re.I)
+_KIND = r"(?:papers?|articles?|preprints?|works?|category|section|listings?)"
+
+
+def detect_categories(question: str, known: Iterable[str]) -> list[str]:
+    """Known arXiv categories the question names: by code ("cs.GR"), or by name next to a word for
+    papers ("graphics papers", "papers in computer vision", "the robotics category")."""
+    by_fold = {k.casefold(): k for k in known}
+    found = [by_fold[m.group(1).casefold()] for m in _CODE_RE.finditer(question) if m.group(1).casefold() in by_fold]
+    q = question.casefold()
+    for code, names in CATEGORY_NAMES.items():
+        if code.casefold() not in by_fold:
+            continue
+        for name in names:
+            n = re.escape(name)
+            if re.search(rf"\b{n}\s+{_KIND}\b|\b{_KIND}\s+(?:in|on|from|under|about)\s+(?:the\s+)?{n}\b", q):
+                found.append(by_fold[code.casefold()])
+    return list(dict.fromkeys(found))
+
+
+# ---------------------------------------------------------------- venues
+
+VENUE_ACRONYMS = {
+    "icml": "international conference on machine learning", "iclr": "international conference on learning representations",
+    "neurips": "neural information processing systems", "nips": "neural information processing systems",
+    "cvpr": "computer vision and pattern recognition", "iccv": "international conference on computer vision",
+    "eccv": "european conference on computer vision", "acl": "association for computational linguistics",
+    "emnlp": "empirical methods in natural language processing", "aaai": "aaai conference on artificial intelligence",
+    "ijcai": "international joint conference on artificial intelligence", "corl": "conference on robot learning",
+    "icra": "international conference on robotics and automation", "kdd": "knowledge discovery and data mining",
+}
+
+
+def detect_venue(question: str, known: Iterable[str]) -> str | None:
+    """A known venue the question names, in full or by acronym; returned as the words to match
+    (a case-insensitive substring of the venue). arXiv is where papers are listed, not a venue filter."""
+    q = " ".join(question.casefold().split())
+    venues = [v for v in known if v and v.casefold() != "arxiv"]
+    for v in sorted(venues, key=len, reverse=True):
+        if " ".join(v.casefold().split()) in q:
+            return v
+    for acronym, words in VENUE_ACRONYMS.items():
+        if re.search(rf"\b{acronym}\b", q):
+            for v in venues:
+                if re.search(rf"\b{acronym}\b", v.casefold()):
+                    return acronym.upper() if acronym != "neurips" else "NeurIPS"
+                if words in v.casefold():
+                    return words
+    return None
+
+
+# ---------------------------------------------------------------- all of them
+
+def detect_filters(question: str, known_authors: Iterable[str] | AuthorIndex,
+                   is_common: Callable[[str], bool] | None = None, *, categories: Iterable[str] = (),
+                   venues: Iterable[str] = ()) -> tuple[Filters, list[str]]:
+    """The filters stated in the question, and which kinds were found
+    ("authors", "year", "months", "categories", "venue")."""
+    found = Filters()
+    kinds: list[str] = []
+    authors = detect_authors(question, known_authors, is_common)
+    if authors:
+        found.authors = authors
+        kinds.append("authors")
+    lo, hi = detect_years(question)
+    if lo is not None or hi is not None:
+        found.year_from, found.year_to = lo, hi
+        kinds.append("year")
+    if months := detect_months(question):
+        found.months = months
+        kinds.append("months")
+    if cats := detect_categories(question, categories):
+        found.categories = cats
+        kinds.append("categories")
+    if venue := detect_venue(question, venues):
+        found.venue = venue
+        kinds.append("venue")
+    return found, kinds
+
+
+def filter_words(question: str, applied: dict) -> str:
+    """The question without the words that stated its filters (names, years, months, categories,
+    venues): what is left says whether it asks about a topic too."""
+    rest = question.lower()
+    for name in applied.get("authors", []):
+        for part in name.lower().split():
+            rest = rest.replace(part, " ")
+    rest = _MONTH_RE.sub(" ", rest) if applied.get("months") else rest
+    for code in applied.get("categories", []):
+        rest = re.sub(rf"\b{re.escape(code.lower())}\b", " ", rest)
+        for name in CATEGORY_NAMES.get(code, ()):
+            rest = re.sub(rf"\b{re.escape(name)}\b", " ", rest)
+    if applied.get("venue"):
+        rest = rest.replace(applied["venue"].lower(), " ")
+        rest = re.sub(r"\b(" + "|".join(VENUE_ACRONYMS) + r")\b", " ", rest)
+    return re.sub(r"\b(1[89]|20)\d\d\b|'s\b", " ", rest)

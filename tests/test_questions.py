@@ -1,0 +1,69 @@
+"""Filters a question states about itself: months, arXiv categories (code or name) and venues,
+beside the author and year detection tested in test_retrieval.py; and listing questions they make."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.extractive import is_listing_question
+from rag.questions import detect_categories, detect_filters, detect_months, detect_venue
+
+CATS = ["cs.CV", "cs.GR", "cs.GT", "cs.IT", "cs.LG", "cs.RO"]
+VENUES = ["arXiv", "Proceedings of the 41st International Conference on Machine Learning", "CVPR 2025"]
+
+
+@pytest.mark.parametrize("question, months", [
+    ("Which autonomous driving paper was listed in May 2025?", ["2025-05"]),
+    ("papers listed in January 2026", ["2026-01"]),
+    ("What came out in Sept. 2025 or March 2026?", ["2025-09", "2026-03"]),
+    ("What may 2025 bring?", ["2025-05"]),  # a month word next to a year is read as that month
+    ("Which paper was listed in March?", []),  # no year: not a filter
+    ("How do transformers march through 2025 benchmarks?", []),
+])
+def test_detect_months(question, months):
+    assert detect_months(question) == months
+
+
+@pytest.mark.parametrize("question, cats", [
+    ("Which cs.IT papers model fading in wireless channels?", ["cs.IT"]),
+    ("Which CS.gt papers are in the collection?", ["cs.GT"]),
+    ("Which graphics papers render hair?", ["cs.GR"]),
+    ("papers in computer vision about depth", ["cs.CV"]),
+    ("robotics papers from 2025", ["cs.RO"]),
+    ("How does computer vision help robots grasp?", []),  # a topic, not a kind of paper
+    ("Which cs.NI papers study routers?", []),  # a code the collection does not use
+])
+def test_detect_categories(question, cats):
+    assert detect_categories(question, CATS) == cats
+
+
+@pytest.mark.parametrize("question, venue", [
+    ("Which paper appeared at ICML?", "international conference on machine learning"),
+    ("Which paper in the collection appeared in the Proceedings of the 41st International Conference on Machine "
+     "Learning?", "Proceedings of the 41st International Conference on Machine Learning"),
+    ("What was shown at CVPR?", "CVPR"),
+    ("Which arXiv paper proposes Griffin?", None),
+    ("Which NeurIPS paper studies pruning?", None),  # no NeurIPS venue in the collection
+])
+def test_detect_venue(question, venue):
+    assert detect_venue(question, VENUES) == venue
+
+
+def test_detect_filters_reports_every_kind():
+    found, kinds = detect_filters("Which cs.CV papers were listed in May 2025?", ["Ann Power"],
+                                  categories=CATS, venues=VENUES)
+    assert found.categories == ["cs.CV"] and found.months == ["2025-05"]
+    assert kinds == ["months", "categories"]
+
+
+@pytest.mark.parametrize("question, applied, listing", [
+    ("Which cs.GT papers are in the collection?", {"categories": ["cs.GT"], "auto": ["categories"]}, True),
+    ("Which graphics papers are listed?", {"categories": ["cs.GR"], "auto": ["categories"]}, True),
+    ("Which papers were listed in May 2025?", {"months": ["2025-05"], "auto": ["months"]}, True),
+    ("Which autonomous driving paper was listed in May 2025?", {"months": ["2025-05"], "auto": ["months"]}, False),
+    ("Which cs.IT papers model fading?", {"categories": ["cs.IT"], "auto": ["categories"]}, False),
+    ("What did John D. Co-Reyes publish in 2021?",
+     {"authors": ["John D. Co-Reyes"], "year_from": 2021, "auto": ["authors", "year"]}, True),
+])
+def test_listing_questions(question, applied, listing):
+    assert is_listing_question(question, applied) is listing
