@@ -133,12 +133,14 @@ def _title_key(title: str) -> str:
 
 def resolve_gold(dataset: QADataset, papers: dict) -> dict[str, list[str]]:
     """Question id -> gold paper ids, each gold entry matched as a paper id or as an exact title
-    (case and spacing aside) of a paper in the store. Raises InputError listing every entry that
-    matches no paper, so a typo is an error, not a silent zero."""
+    (case and spacing aside) of a paper in the store. `papers` maps paper ids to records or to
+    titles alone. Raises InputError listing every entry that matches no paper, so a typo is an
+    error, not a silent zero."""
     by_title: dict[str, list[str]] = {}
     for pid, p in papers.items():
-        if p.title:
-            by_title.setdefault(_title_key(p.title), []).append(pid)
+        title = p if isinstance(p, str) or p is None else p.title
+        if title:
+            by_title.setdefault(_title_key(title), []).append(pid)
     out: dict[str, list[str]] = {}
     unknown: list[str] = []
     for q in dataset.questions:

@@ -161,15 +161,73 @@ def _prepare_dir(out: Path, run: dict, resume: bool) -> list[dict]:
     return []
 
 
+def _run_record(dataset, settings, *, systems, retrieval_only: bool, limit, judge: str) -> dict:
+    """run.json as a run starts (model, judge, papers and finished are filled in later)."""
+    backend = None if retrieval_only else settings.backend
+    return {"dataset": str(dataset.path), "dataset_name": dataset.name, "dataset_sha256": dataset.sha256,
+            "kind": dataset.kind, "split": getattr(dataset, "split", None), "backend": backend, "model": None,
+            "retrieval_only": retrieval_only, "limit": limit, "judge_kind": None if retrieval_only else judge,
+            "judge": None, "systems": list(systems), "main_system": "hybrid" if "hybrid" in systems else systems[0],
+            "embed_model": settings.embed_model, "ranking_depth": 100, "papers": None,
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "finished": None,
+            "rag_version": _version(), "settings": settings.model_dump(mode="json", exclude={"llm_api_key"})}
+
+
+def _store_titles(settings) -> dict[str, str | None]:
+    """{paper id: title} of the store, read from the state database alone (no index, no model)."""
+    from rag.state import State
+
+    state = State(settings.state_path)
+    try:
+        rows = state.db.execute("SELECT id, json_extract(record, '$.title') FROM papers").fetchall()
+    finally:
+        state.close()
+    return dict(rows)
+
+
+def _check_store(dataset, settings) -> dict[str, list[str]]:
+    """Gold paper ids per question, checked against the store before anything costly is built:
+    an empty store or a gold title the store lacks is an error now, not after the baselines."""
+    from rag.api import _paper_count
+    from rag.errors import IndexEmpty
+
+    if _paper_count(settings) == 0:
+        raise IndexEmpty(f"no papers indexed in {settings.data_dir}; the questions of {dataset.path.name} are "
+                         "about papers in the store: run rag ingest PATH first (rag ingest for the sample corpus)")
+    return resolve_gold(dataset, _store_titles(settings))
+
+
+def _beir_gold(questions, doc_ids: dict[str, set[str]]) -> dict[str, list[str]]:
+    by_doc: dict[str, list[str]] = defaultdict(list)
+    for pid, docs in doc_ids.items():
+        for d in docs:
+            by_doc[d].append(pid)
+    # a judged document that is in no paper (empty in the corpus) stays a gold id nothing can retrieve
+    return {q.id: list(dict.fromkeys(p for d in q.gold for p in (by_doc.get(d) or [f"corpus:{d}"])))
+            for q in questions}
+
+
+def _answerer(settings, model, cached, judge: str, run: dict, say):
+    """The assistant and the judge of an answering run (run.json's model and judge filled in)."""
+    from rag.api import Assistant
+    from rag.eval.judge import make_judge
+
+    assistant = Assistant(settings, embedder=model)
+    judge_fn = make_judge(judge, embed=cached.embed, threshold=settings.support_threshold,
+                          chat_model=assistant.chat_model)
+    run["judge"] = judge_fn.description
+    run["model"] = assistant.chain.model_name
+    if assistant.chat_model is not None:
+        say(f"loading {assistant.chain.model_name} ...")
+        assistant.warm_up()
+    return assistant, judge_fn
+
+
 def run_eval(dataset_path: Path, *, settings, out: Path | None = None, retrieval_only: bool = False,
              limit: int | None = None, resume: bool = False, systems=SYSTEMS, judge: str = "similarity",
              split: str | None = None, progress: bool = True, say=print) -> Path:
     """Run (or resume) an evaluation; returns the run folder with summary.json and the reports."""
-    from tqdm import tqdm
-
     from rag.embeddings import CachedEmbedder, EmbeddingCache, get_embedder
-    from rag.eval.judge import make_judge
-    from rag.eval.report import write_reports
     from rag.eval.systems import Systems, index_beir
 
     dataset = load_dataset(Path(dataset_path), split=split)
@@ -182,60 +240,42 @@ def run_eval(dataset_path: Path, *, settings, out: Path | None = None, retrieval
 
         raise ConfigError(f"--limit must be at least 1, got {limit}")
     questions = dataset.questions[:limit] if limit else dataset.questions
-    backend = None if retrieval_only else settings.backend
-    out = Path(out) if out else default_out(dataset.name, backend)
-    run = {"dataset": str(dataset.path), "dataset_name": dataset.name, "dataset_sha256": dataset.sha256,
-           "kind": dataset.kind, "split": getattr(dataset, "split", None), "backend": backend, "model": None,
-           "retrieval_only": retrieval_only, "limit": limit, "judge_kind": None if retrieval_only else judge,
-           "judge": None, "systems": list(systems), "main_system": "hybrid" if "hybrid" in systems else systems[0],
-           "embed_model": settings.embed_model, "ranking_depth": 100, "papers": None,
-           "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "finished": None,
-           "rag_version": _version(), "settings": settings.model_dump(mode="json", exclude={"llm_api_key"})}
-    if not beir:
-        from rag.api import _paper_count
-        from rag.errors import IndexEmpty
-
-        if _paper_count(settings) == 0:
-            raise IndexEmpty(f"no papers indexed in {settings.data_dir}; the questions of {dataset.path.name} are "
-                             "about papers in the store: run rag ingest PATH first (rag ingest for the sample corpus)")
+    run = _run_record(dataset, settings, systems=systems, retrieval_only=retrieval_only, limit=limit, judge=judge)
+    out = Path(out) if out else default_out(dataset.name, run["backend"])
+    gold_ids = None if beir else _check_store(dataset, settings)
     rows = _prepare_dir(out, run, resume)
-    done = {r["id"] for r in rows}
 
     store_settings = settings
-    doc_ids = None
     if beir:
         store_settings, doc_ids = index_beir(dataset, settings, progress=progress, say=say)
+        gold_ids = _beir_gold(questions, doc_ids)
     model = get_embedder(settings.embed_model, threads=settings.embed_threads, batch_size=settings.embed_batch_size)
     cached = CachedEmbedder(model, EmbeddingCache(store_settings.cache_dir / "embeddings.sqlite"))
     if "llamaindex" in systems:
         say("building llama-index's default VectorStoreIndex over the same papers (the baseline)")
     ranker = Systems(store_settings, systems, model=model, cached=cached, progress=progress)
     run["papers"] = len(ranker.papers)
-    if beir:
-        by_doc: dict[str, list[str]] = defaultdict(list)
-        for pid, docs in doc_ids.items():
-            for d in docs:
-                by_doc[d].append(pid)
-        # a judged document that is in no paper (empty in the corpus) stays a gold id nothing can retrieve
-        gold_ids = {q.id: list(dict.fromkeys(p for d in q.gold for p in (by_doc.get(d) or [f"corpus:{d}"])))
-                    for q in questions}
-    else:
-        gold_ids = resolve_gold(dataset, ranker.papers)
-
     assistant = judge_fn = None
     if not retrieval_only:
-        from rag.api import Assistant
-
-        assistant = Assistant(settings, embedder=model)
-        judge_fn = make_judge(judge, embed=cached.embed, threshold=settings.support_threshold,
-                              chat_model=assistant.chat_model)
-        run["judge"] = judge_fn.description
-        run["model"] = assistant.chain.model_name
-        if assistant.chat_model is not None:
-            say(f"loading {assistant.chain.model_name} ...")
-            assistant.warm_up()
+        assistant, judge_fn = _answerer(settings, model, cached, judge, run, say)
     (out / "run.json").write_text(json.dumps(run, indent=2), encoding="utf-8")
+    _ask_all(questions, rows, out, gold_ids, ranker, assistant, judge_fn, progress)
+    wanted = {q.id for q in questions}
+    rows = [r for r in rows if r["id"] in wanted]
+    run["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    (out / "run.json").write_text(json.dumps(run, indent=2), encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps(summarize(run, rows), indent=2), encoding="utf-8")
+    from rag.eval.report import write_reports
 
+    write_reports(out)
+    return out
+
+
+def _ask_all(questions, rows: list[dict], out: Path, gold_ids, ranker, assistant, judge_fn, progress: bool) -> None:
+    """Evaluate the questions not in `rows` yet, appending each to questions.jsonl as it finishes."""
+    from tqdm import tqdm
+
+    done = {r["id"] for r in rows}
     todo = [q for q in questions if q.id not in done]
     with (out / "questions.jsonl").open("a", encoding="utf-8") as sink, \
             tqdm(total=len(questions), initial=len(questions) - len(todo), desc="eval", unit="q",
@@ -246,14 +286,6 @@ def run_eval(dataset_path: Path, *, settings, out: Path | None = None, retrieval
             sink.flush()
             rows.append(row)
             bar.update(1)
-    wanted = {q.id for q in questions}
-    rows = [r for r in rows if r["id"] in wanted]
-    run["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    (out / "run.json").write_text(json.dumps(run, indent=2), encoding="utf-8")
-    summary = summarize(run, rows)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    write_reports(out)
-    return out
 
 
 def evaluate_question(q, gold: list[str], ranker, assistant, judge) -> dict:

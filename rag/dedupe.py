@@ -2,8 +2,8 @@
 
 When two records are the same paper
     - they share an arXiv id; or
-    - their titles are equal after `rag.records.normalise_text` (case, accents, punctuation and
-      spacing ignored); or
+    - their titles are equal after `rag.records.normalise_text` (case, accents, punctuation,
+      spacing and invisible characters such as zero-width spaces, soft hyphens or NUL ignored); or
     - one or both have no title, and their abstracts match: the first 200 normalised
       characters are equal, or one normalised abstract of at least 100 characters is a prefix
       of the other (a truncated copy of the same abstract).
@@ -39,8 +39,8 @@ _ASCII_PUNCT_RE = re.compile(r"[^\w\s]")
 
 
 def _norm(text: str) -> str:
-    """`normalise_text`, with a fast path for ASCII text that gives the same result."""
-    if text.isascii():
+    """`normalise_text`, with a fast path for printable ASCII text that gives the same result."""
+    if text.isascii() and text.isprintable():
         return " ".join(_ASCII_PUNCT_RE.sub(" ", text.lower()).split())
     return normalise_text(text)
 

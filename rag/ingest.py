@@ -48,6 +48,7 @@ class IngestReport:
     embed_seconds: float = 0.0
     errors: list[InputError] = field(default_factory=list)
     seconds: float = 0.0
+    skipped: list[InputError] = field(default_factory=list)  # the first error of each path that gave nothing
 
     @property
     def ok(self) -> bool:
@@ -55,7 +56,14 @@ class IngestReport:
 
     @property
     def files_skipped(self) -> list[InputError]:
-        return [e for e in self.errors if e.line is None]
+        """One error per path that gave no record: missing, unreadable, or every record rejected
+        (whether or not its error names a line). Records such a file gave before are kept."""
+        return self.skipped
+
+    def skip(self, errors: list[InputError]) -> None:
+        self.errors.extend(errors)
+        if errors:
+            self.skipped.append(errors[0])
 
     def to_dict(self) -> dict:
         return {
@@ -64,7 +72,7 @@ class IngestReport:
             "chunks_added": self.chunks_added, "chunks_updated": self.chunks_updated,
             "chunks_unchanged": self.chunks_unchanged, "chunks_deleted": self.chunks_deleted,
             "embedded": self.embedded, "embed_seconds": round(self.embed_seconds, 2),
-            "seconds": round(self.seconds, 2),
+            "seconds": round(self.seconds, 2), "files_skipped": len(self.skipped),
             "errors": [str(e) for e in self.errors],
         }
 
@@ -135,21 +143,22 @@ class Ingestor:
         for path, missing in files:
             bar.update(1)
             if missing is not None:
-                report.errors.append(missing)
+                report.skip([missing])
                 continue
             key = str(path.resolve())
             try:
                 sha = file_sha256(path)
             except OSError as exc:
-                report.errors.append(InputError(path, f"cannot read file ({exc.strerror}); check permissions"))
+                report.skip([InputError(path, f"cannot read file ({exc.strerror}); check permissions")])
                 continue
             if self.state.file_sha(key) == sha:
                 report.files_unchanged += 1
                 continue
             result = parse_file(path, max_page_bytes=self.settings.max_page_bytes)
-            report.errors.extend(result.errors)
             if not result.records:
-                continue  # nothing usable: keep what this file gave before, if anything
+                report.skip(result.errors)  # nothing usable: keep what this file gave before, if anything
+                continue
+            report.errors.extend(result.errors)
             report.files_read += 1
             report.records += len(result.records)
             records = result.records

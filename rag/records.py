@@ -103,9 +103,27 @@ RECORD_FIELDS = (
 )
 
 
+#: Characters that show nothing and are not whitespace: control characters (NUL and the other C0/C1
+#: controls; tab, newline and the rest of the whitespace controls excepted), the soft hyphen, and the
+#: zero-width and direction marks (U+180E, U+200B-U+200F, U+202A-U+202E, U+2060-U+206F, U+FEFF).
+#: Copy-paste and PDF extraction leave them inside words ("Atten\u00adtion"), where they would keep
+#: a title from matching its clean twin.
+INVISIBLE_CHARS = ("\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e"
+                   "\u2060-\u206f\ufeff")
+_INVISIBLE_RE = re.compile(f"[{INVISIBLE_CHARS}]")
+
+
+def drop_invisible(text: str) -> str:
+    """`text` without the invisible characters of `INVISIBLE_CHARS` ('Wid\\u200bth' -> 'Width')."""
+    if text.isascii() and text.isprintable():
+        return text
+    return _INVISIBLE_RE.sub("", text)
+
+
 def normalise_text(text: str) -> str:
-    """Lowercase, accents folded, punctuation dropped, whitespace collapsed: for matching only."""
-    text = unicodedata.normalize("NFKD", text)
+    """Lowercase, accents folded, punctuation and invisible characters dropped, whitespace collapsed:
+    for matching only."""
+    text = unicodedata.normalize("NFKD", drop_invisible(text))
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = re.sub(r"[^\w\s]", " ", text.lower())
     return " ".join(text.split())

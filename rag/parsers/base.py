@@ -1,14 +1,16 @@
 """Read files safely and hand each to the parser that recognises it.
 
-Every failure a user can cause (empty, binary, not UTF-8, too large, unknown layout, broken
-lines) becomes an `InputError` in the `ParseResult`, never an exception that stops the run:
-one bad file must not keep the others out of the store.
+Every failure a user can cause (not a regular file, empty, binary, not UTF-8, too large, unknown
+layout, broken lines, a folder with no files) becomes an `InputError` in the `ParseResult`, never
+an exception that stops the run: one bad file must not keep the others out of the store.
 """
 
 from __future__ import annotations
 
+import errno
 import gzip
 import importlib
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,8 +52,55 @@ def _logical_suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
+class _FolderError(InputError):
+    """An `InputError` about a whole folder; its message is the reason alone, which names the folder."""
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def _no_files_error(folder: Path) -> _FolderError:
+    return _FolderError(folder, f"no files found in {folder}; put paper files in it (.txt, .jsonl, .json, .csv, "
+                               ".tsv, .bib, or any of them .gz) or give their paths; hidden files are skipped")
+
+
+def _kind_of(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
+def _not_regular_error(path: Path, mode: int) -> InputError:
+    return InputError(path, f"not a regular file ({_kind_of(mode)}), so it was not read; "
+                            "save its contents to a file and give that path")
+
+
+def _regular_file_error(path: Path) -> InputError | None:
+    """None for a regular file (or a link to one); else the error saying what `path` is instead."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if path.is_symlink():
+            return InputError(path, "symbolic link to nothing (broken, or a loop); fix or remove the link")
+        if exc.errno == errno.ENOENT:
+            return InputError(path, "no such file or folder; check the path")
+        return InputError(path, f"cannot read file ({exc.strerror or exc}); check the path and permissions")
+    return None if stat.S_ISREG(mode) else _not_regular_error(path, mode)
+
+
 def read_text(path: Path, *, max_page_bytes: int) -> str:
-    """Decode a file as UTF-8 text (gunzipping `.gz`), or raise `InputError` saying why not."""
+    """Decode a file as UTF-8 text (gunzipping `.gz`), or raise `InputError` saying why not.
+
+    Only a regular file is opened: a named pipe or a device would block or never end.
+    """
+    if (err := _regular_file_error(path)) is not None:
+        raise err
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -108,22 +157,32 @@ def parse_file(path: str | Path, *, max_page_bytes: int = 10 * 2**20) -> ParseRe
     )])
 
 
+def _folder_files(folder: Path) -> list[Path]:
+    """The regular files under `folder`, sorted; hidden ones and anything else skipped."""
+    out = []
+    for child in sorted(folder.rglob("*")):
+        rel = child.relative_to(folder)
+        if child.is_file() and not any(part.startswith(".") for part in rel.parts):
+            out.append(child)
+    return out
+
+
 def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, InputError | None]]:
     """Expand folders (recursively, sorted, hidden files skipped) into files.
 
-    Yields `(path, None)` for each file to read, or `(path, error)` for a path that does not exist.
+    Yields `(path, None)` for each file to read, or `(path, error)` for a path that cannot be
+    read: missing, not a regular file (a named pipe is never opened), or a folder with no files.
     """
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            for child in sorted(p.rglob("*")):
-                rel = child.relative_to(p)
-                if child.is_file() and not any(part.startswith(".") for part in rel.parts):
-                    yield child, None
-        elif p.is_file():
-            yield p, None
+            files = _folder_files(p)
+            if not files:
+                yield p, _no_files_error(p)
+            for child in files:
+                yield child, None
         else:
-            yield p, InputError(p, "no such file or folder; check the path")
+            yield p, _regular_file_error(p)
 
 
 def parse_paths(paths: Iterable[str | Path], *, max_page_bytes: int = 10 * 2**20) -> Iterator[tuple[Path, ParseResult]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from datetime import date as _date
 
+from rag.records import drop_invisible
+
 MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
 _MONTH_WORD = r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
@@ -20,8 +22,12 @@ _YEAR_RE = re.compile(r"^(\d{4})$")
 
 
 def squash(text: str) -> str:
-    """Collapse all runs of whitespace to one space and strip the ends."""
-    return " ".join(text.split())
+    """Collapse all runs of whitespace to one space, strip the ends, drop invisible characters.
+
+    Every parser's text goes through here (titles, abstracts, names, venues), so zero-width
+    characters, soft hyphens and NUL bytes (`rag.records.INVISIBLE_CHARS`) never reach a record.
+    """
+    return " ".join(drop_invisible(text).split())
 
 
 def iso_date(y: int, m: int, d: int) -> str | None:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from rag.errors import InputError
 from rag.parsers.common import MONTHS, iso_date, parse_date, squash
-from rag.records import ARXIV_ID_RE, OLD_ARXIV_ID_RE, Record, Source, find_arxiv_id
+from rag.records import ARXIV_ID_RE, INVISIBLE_CHARS, OLD_ARXIV_ID_RE, Record, Source, find_arxiv_id
 
 TITLE_KEYS = ("title", "paper_title")
 AUTHOR_KEYS = ("authors", "author", "author_names", "authors_list", "creators")
@@ -105,18 +105,18 @@ def clean(text: str) -> str:
 
 
 _KEY_CACHE: dict[str, str] = {}
-# In names joined by NUL: separators, odd whitespace, or "and"/"others"/"et al." words.
-_SUSPECT_CHARS_RE = re.compile(r"[,;&]|[^\S ]|  | \x00|\x00 |\x00\x00")
+# In names joined by NUL: separators, odd whitespace, invisible characters (a NUL inside a name
+# is caught by counting them), or "and"/"others"/"et al." words.
+_INVISIBLE_BUT_NUL = INVISIBLE_CHARS.replace("\x00-", "\x01-", 1)  # NUL is the separator there
+_SUSPECT_CHARS_RE = re.compile(rf"[,;&]|[^\S ]|  | \x00|\x00 |\x00\x00|[{_INVISIBLE_BUT_NUL}]")
 _SUSPECT_WORDS_RE = re.compile(r"(?:^|[ \x00])(?:[Aa]nd|AND|[Oo]thers|[Ee]t\.? ?al\.?)(?:$|[ \x00])")
-_PLAIN_NAME_RE = re.compile(r"[^,;&\s]+(?: [^,;&\s]+)*")
+_PLAIN_NAME_RE = re.compile(rf"[^,;&\s{INVISIBLE_CHARS}]+(?: [^,;&\s{INVISIBLE_CHARS}]+)*")
 
 
 def tidy(text: str) -> str:
-    """`squash`, with a fast path for text that is already tidy (most structured input)."""
-    if (text.isascii() and text[:1] != " " and text[-1:] != " " and "\n" not in text
-            and "\t" not in text and "\r" not in text and "\f" not in text and "\v" not in text
-            and "\x1c" not in text and "\x1d" not in text and "\x1e" not in text and "\x1f" not in text
-            and "  " not in text):
+    """`squash`, with a fast path for text that is already tidy (most structured input): printable
+    ASCII (no control character, NUL included) without doubled or outer spaces."""
+    if text.isascii() and text.isprintable() and text[:1] != " " and text[-1:] != " " and "  " not in text:
         return text
     return squash(text)
 
@@ -249,6 +249,7 @@ def parse_authors(value: object) -> tuple[list[str], bool]:
     if value and all(type(item) is str for item in value):
         joined = "\x00".join(value)
         if (joined[:1] != " " and joined[-1:] != " " and joined[:1] != "\x00" and joined[-1:] != "\x00"
+                and joined.count("\x00") == len(value) - 1
                 and not _SUSPECT_CHARS_RE.search(joined) and not _SUSPECT_WORDS_RE.search(joined)):
             return list(value), True  # fast path: a list of tidy single names
     names: list[str] = []

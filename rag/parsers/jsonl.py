@@ -3,7 +3,9 @@
 Accepted shapes:
 
     {"title": ..., "abstract": ...}            one object per line (JSON Lines / NDJSON)
-    [{"title": ...}, {"title": ...}]           an array of objects (pretty-printed or not)
+    [{"title": ...}, {"title": ...}]           an array of objects (pretty-printed or not); when
+                                               it ends on its first line and more lines follow,
+                                               the file is JSON Lines: each line an array or object
     {"records": [...]}                         an object with a list under records/papers/items
                                                (also data/results/entries)
 
@@ -154,12 +156,28 @@ def _parse_stream(reader: _Reader, text: str, pos: int) -> None:
         reader.add(value, line)
 
 
+def _is_array_line(text: str, start: int) -> bool:
+    """True when the array opening at `start` is whole on its line and more lines follow: JSON
+    Lines whose lines hold arrays (or objects), read line by line rather than as one array."""
+    first_nl = text.find("\n", start)
+    if first_nl < 0 or not text[first_nl:].strip():
+        return False
+    try:
+        _DECODER.decode(text[start:first_nl].strip())
+    except (json.JSONDecodeError, RecursionError):
+        return False
+    return True
+
+
 def parse(path: Path, text: str) -> ParseResult:
     reader = _Reader(path)
     start = _WS_RE.match(text).end()
     if start >= len(text):
         return reader.result
     if text[start] == "[":
+        if _is_array_line(text, start):
+            _parse_lines(reader, text)
+            return reader.result
         try:
             _parse_array(reader, text, start)
         except RecursionError:

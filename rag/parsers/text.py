@@ -10,6 +10,10 @@ What it does:
 - recognises person names ("John D. Co-Reyes") and "Last, First, Last, First" author lines;
 - maps arXiv subject names and codes to category ids ("Machine Learning" / "LG" -> "cs.LG").
 
+Whitespace collapsing and the removal of invisible characters (zero-width spaces, soft hyphens,
+NUL: "Atten\\u00adtion" -> "Attention") are `rag.parsers.common.squash`, which every cleaner here
+and in `rag.parsers.fields` ends with.
+
 What it does not do: decide where records start or end, or parse dates (see `rag.parsers.common`).
 Every function is pure, takes any string and never raises.
 """
