@@ -371,6 +371,14 @@ def must_mention_accuracy(answer_text: str, phrases: Iterable[str]) -> float | N
     return sum(1 for p in wanted if p in text) / len(wanted)
 
 
+def answer_bearing(context_text: str, phrases: Iterable[str]) -> bool | None:
+    """True when every required key phrase is in the text the answer's writer was given (its
+    sources as formatted for it), matched as in `must_mention_accuracy`: the answer reached the
+    prompt. None when nothing is required."""
+    share = must_mention_accuracy(context_text, phrases)
+    return None if share is None else share == 1.0
+
+
 # --------------------------------------------------------------------------------------------
 # Aggregation
 # --------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ QUALITY_METRICS = (
     "citation_f1",
     "faithfulness",
     "must_mention",
+    "answer_bearing_context",
 )
 ABSTENTION_METRICS = (
     "abstention_accuracy",
@@ -334,7 +335,7 @@ def _metric_keys(rows: Iterable[Mapping[str, Any] | None], known: Sequence[str])
     """The known metric keys, then any others the run wrote (in first-seen order)."""
     extra: dict[str, None] = {}
     for row in rows:
-        extra.update(dict.fromkeys(k for k in (row or {}) if k not in known))
+        extra.update(dict.fromkeys(k for k, v in (row or {}).items() if k not in known and not isinstance(v, dict)))
     return [*known, *extra]
 
 
@@ -387,6 +388,12 @@ def _answer_section(run: Run) -> list[Block]:
     out += [Heading(3, "Attribution and citations"), _table(["questions", *extra], _answer_rows(run, extra))]
     out += [Heading(3, "Abstention and invalid citations")]
     out.append(_table(["questions", *ABSTENTION_METRICS], _answer_rows(run, ABSTENTION_METRICS)))
+    reasons = [("all", answer.get("all") or {}), *(answer.get("by_type") or {}).items()]
+    kinds = sorted({k for _, r in reasons for k in (r.get("abstain_reasons") or {})})
+    if kinds:
+        out += [Heading(3, "Why it abstained (counts)"),
+                _table(["questions", *kinds], [[name, *(str((r.get("abstain_reasons") or {}).get(k, 0)) for k in kinds)]
+                                               for name, r in reasons])]
     return out
 
 

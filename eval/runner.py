@@ -33,7 +33,7 @@ RETRIEVAL_METRICS = ("recall@1", "recall@5", "recall@10", "recall@100", "mrr@10"
 CURVE_KS = (1, 2, 3, 5, 10, 20, 50, 100)
 ANSWER_METRICS = ("cited_paper_precision", "cited_paper_recall", "citation_recall", "citation_precision",
                   "citation_f1", "faithfulness", "must_mention", "invalid_citation_rate", "invalid_shown",
-                  "abstention_accuracy", "false_abstention_rate", "abstained")
+                  "answer_bearing_context", "abstention_accuracy", "false_abstention_rate", "abstained")
 CHECKED = ("dataset_sha256", "kind", "split", "backend", "retrieval_only", "systems", "judge_kind")
 TOP_SAVED = 10
 
@@ -70,7 +70,10 @@ def answer_metrics(answer, gold: list[str], must_mention: list[str], judge) -> d
         "must_mention": M.must_mention_accuracy(answer.text, must_mention) if answerable else None,
         "invalid_citation_rate": M.invalid_citation_rate(n_invalid, n_invalid + total_final - invalid_final),
         "invalid_shown": M.invalid_citation_rate(invalid_final, total_final),
+        "answer_bearing_context": (M.answer_bearing("\n\n".join(answer.context.values()), must_mention)
+                                   if answerable else None),
         "abstained": bool(answer.abstained),
+        "abstain_reason": answer.abstain_reason,
         "n_citations": len(cited),
     }
 
@@ -90,6 +93,8 @@ def _answer_summary(rows: list[dict]) -> dict:
     out["abstention_accuracy"] = None if acc is None else round(acc, 4)
     out["false_abstention_rate"] = None if far is None else round(far, 4)
     out["abstained"] = round(sum(c.abstained for c in cases) / len(cases), 4) if cases else None
+    reasons = [r["metrics"].get("abstain_reason") or "unknown" for r in rows if r["metrics"].get("abstained")]
+    out["abstain_reasons"] = {k: reasons.count(k) for k in sorted(set(reasons))}
     return out
 
 
@@ -307,6 +312,8 @@ def evaluate_question(q, gold: list[str], ranker, assistant, judge) -> dict:
         answer = assistant.ask(q.question)
         wall = (time.perf_counter() - started) * 1000
         row["answer"] = {"text": answer.text, "abstained": answer.abstained,
+                         "abstain_reason": answer.abstain_reason, "withheld": answer.withheld,
+                         "context": answer.context,
                          "citations": [{"key": c.key, "paper_id": c.paper_id, "title": c.title}
                                        for c in answer.citations],
                          "invalid_citations": answer.invalid_citations,
@@ -367,7 +374,11 @@ def format_summary(summary: dict) -> str:
         a = summary["answer"]["all"]
         lines.append(f"answers ({run['model']}): " + ", ".join(f"{k} {_fmt(a[k])}" for k in (
             "cited_paper_precision", "cited_paper_recall", "citation_recall", "citation_precision", "must_mention",
-            "abstention_accuracy", "false_abstention_rate", "invalid_shown")))
+            "answer_bearing_context", "abstention_accuracy", "false_abstention_rate", "invalid_shown")))
+        lines.append("abstained: " + (", ".join(f"{k} {v}" for k, v in a.get("abstain_reasons", {}).items()) or "none")
+                     + " (by type: " + "; ".join(f"{t} " + (", ".join(f"{k} {v}" for k, v in d.get(
+                         "abstain_reasons", {}).items()) or "none") for t, d in summary["answer"]["by_type"].items())
+                     + ")")
         lines.append(f"judge: {run['judge']}")
     lat = summary["latency_ms"]
     lines.append("latency ms (p50/p95): " + ", ".join(f"{s} {v['p50']:g}/{v['p95']:g}" for s, v in lat.items()))

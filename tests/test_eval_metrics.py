@@ -15,6 +15,7 @@ from rag.eval.metrics import (
     PASSAGE_JOINER,
     AbstentionCase,
     abstention_accuracy,
+    answer_bearing,
     citation_counts,
     citation_scores,
     cited_paper_precision,
@@ -389,3 +390,11 @@ def test_percentile():
     assert percentile([], 50) is None
     with pytest.raises(ValueError):
         percentile(ten, 101)
+
+
+def test_answer_bearing_context_needs_every_phrase_in_what_the_writer_read():
+    context = "[1] Griffin (Soham De, 2024)\nGriffin mixes gated linear  recurrences with local attention."
+    assert answer_bearing(context, ["gated linear recurrences", "LOCAL attention"]) is True
+    assert answer_bearing(context, ["gated linear recurrences", "Hawk"]) is False
+    assert answer_bearing("", ["Hawk"]) is False  # abstained before anything was read
+    assert answer_bearing(context, []) is None
