@@ -177,18 +177,25 @@ def ask(question, as_json, authors, year_from, year_to, venue, categories, backe
     filters = Filters(authors=list(authors), year_from=year_from, year_to=year_to, venue=venue,
                       categories=list(categories))
     assistant = Assistant(settings)
+    if hasattr(assistant.chat_model, "progress"):  # "waiting for the model server ...", "retrying in ..."
+        assistant.chat_model.progress = functools.partial(click.echo, err=True)
     server = getattr(assistant.chat_model, "server", None)
     if server is not None and not server.alive():
         click.echo("starting the local model (a few seconds; the chat UI and Python keep it running)...", err=True)
         assistant.warm_up()  # and restore its saved prompt-prefix cache
     live = (sys.stdout.isatty() if stream is None else stream) and not as_json
     answer, shown = None, []
-    for event in assistant.stream(question, filters=filters, top_k=top_k):
-        if event.kind == "token" and live:
-            click.echo(event.text, nl=False)
-            shown.append(event.text)
-        elif event.kind == "answer":
-            answer = event.answer
+    try:
+        for event in assistant.stream(question, filters=filters, top_k=top_k):
+            if event.kind == "token" and live:
+                click.echo(event.text, nl=False)
+                shown.append(event.text)
+            elif event.kind == "answer":
+                answer = event.answer
+    except RagError:
+        if shown:  # end the half-shown answer's line before the error line
+            click.echo()
+        raise
     if as_json:
         click.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return

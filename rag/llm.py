@@ -5,29 +5,44 @@
     stream = model.stream(messages)
     for delta in stream: print(delta, end="")
     stream.completion.usage                    # {"prompt_tokens": .., "completion_tokens": ..} or {}
+    model.progress = print                     # hear "waiting for ..." and "retrying in ..."
 
-Works with any OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp). Retries (exponential
-backoff with jitter, honouring Retry-After) on 429, 5xx, lost connections and timeouts, never on
-other 4xx, and for streams only before the first token. Failures become `LLMError` with a message
-naming the fix. It does not build prompts, parse citations or check answers (`rag.answer` does).
+Works with any OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp). Every call has a time
+budget (`_Budget`): at most `timeout` s without a token (RAG_LLM_TIMEOUT; connecting, retries and
+their sleeps included, keep-alive bytes do not count) and `deadline` s in all (RAG_LLM_DEADLINE,
+the whole answer). Retries (exponential backoff with jitter, honouring Retry-After) on 429, 5xx
+and lost connections while the budget lasts, never on timeouts or other 4xx, and for streams only
+before the first token; a Retry-After longer than what is left fails at once. A 200 that is not a
+chat completion (not JSON, an HTML page, no events) is an error, never an empty answer. Failures
+become `LLMError`: one line naming the server and the fix. It does not build prompts, parse
+citations or check answers (`rag.answer` does), and prints nothing (`progress` is the caller's).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import random
+import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import httpx2
 import openai
+from openai.types.chat import ChatCompletion
 
 from rag.errors import ConfigError, RagError
 
+log = logging.getLogger(__name__)
+_MALFORMED = (ValueError, AttributeError, TypeError, IndexError, KeyError)  # json.JSONDecodeError is a ValueError
+
 
 class LLMError(RagError):
-    """The model server could not be reached, refused the request, or kept failing."""
+    """The model server could not be reached, refused the request, kept failing, sent something that
+    is not a chat completion, or ran out of time."""
 
 
 @dataclass(slots=True)
@@ -66,19 +81,100 @@ class ChatModel(Protocol):
                stop: list[str] | None = None) -> StreamResult: ...
 
 
+class _Budget:
+    """One call's time on `model.clock`: `model.timeout` s without a token (counted from the start,
+    then from each token) and `model.deadline` s in all. `left()` is what remains of the nearer one."""
+
+    def __init__(self, model: OpenAIChatModel) -> None:
+        self.model, self.clock = model, model.clock
+        self.start = self.last = model.clock()
+        self.pieces, self.bytes_seen = 0, False
+
+    def token(self) -> None:
+        self.pieces += 1
+        self.last = self.clock()
+
+    def _deadline_first(self) -> bool:
+        return self.start + self.model.deadline <= self.last + self.model.timeout
+
+    def left(self) -> float:
+        return min(self.last + self.model.timeout, self.start + self.model.deadline) - self.clock()
+
+    def check(self) -> None:
+        if self.left() <= 0:
+            raise self.expired()
+
+    def expired(self, retries: int = 0) -> LLMError:
+        m = self.model
+        after = f" after {retries} retries" if retries else ""
+        alive = " (it only kept the connection alive)" if self.bytes_seen and not self.pieces else ""
+        if self._deadline_first():
+            what = "did not finish the answer" if self.pieces else "did not answer"
+            return LLMError(f"the model server at {m.base_url} {what} within the {m.deadline:g}s deadline{alive}"
+                            f"{after}; check it, or raise RAG_LLM_DEADLINE")
+        if self.pieces:
+            return LLMError(f"the model server at {m.base_url} stopped sending the answer for {m.timeout:g}s after "
+                            f"{self.pieces} pieces; ask again, or raise RAG_LLM_TIMEOUT")
+        return LLMError(f"the model server at {m.base_url} did not answer within {m.timeout:g}s{alive}{after}; "
+                        "check it, or raise RAG_LLM_TIMEOUT")
+
+    def too_long(self, delay: float, status: int, retries: int, *, asked: bool) -> LLMError:
+        """No time for the retry after a `status` failure: the server asked for `delay` s (Retry-After)
+        or the backoff would take them."""
+        m = self.model
+        limit, setting = (m.deadline, "RAG_LLM_DEADLINE") if self._deadline_first() else (m.timeout, "RAG_LLM_TIMEOUT")
+        left, allowed = max(self.left(), 0), f"the {limit:g}s allowed ({setting})"
+        if asked:
+            what = f"asked to retry after {delay:g}s ({status}), longer than the {left:.1f}s left of {allowed}"
+        else:
+            failed = f"kept failing ({status}) after {retries} retries" if retries else f"failed ({status})"
+            what = f"{failed}, with only {left:.1f}s of {allowed} left for a retry"
+        return LLMError(f"the model server at {m.base_url} {what}; try again later, or raise {setting}")
+
+
+class _Watched(httpx2.SyncByteStream):
+    """A response body that checks the call's budget at every piece of bytes received, so keep-alive
+    bytes cannot hold a call open past it, and keeps the first bytes for error messages."""
+
+    def __init__(self, inner: httpx2.SyncByteStream, budget: _Budget) -> None:
+        self._inner, self._budget, self.head = inner, budget, b""
+
+    def __iter__(self) -> Iterator[bytes]:
+        for data in self._inner:
+            self._budget.bytes_seen = True
+            if len(self.head) < 200:
+                self.head += data[: 200 - len(self.head)]
+            self._budget.check()
+            yield data
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _watch(response: httpx2.Response, budget: _Budget) -> _Watched:
+    """Put `response`'s body under `budget` (before anything of it is read)."""
+    response.stream = _Watched(response.stream, budget)
+    return response.stream
+
+
 class OpenAIChatModel:
-    """A model behind an OpenAI-compatible server; `base_url=None` means OpenAI itself."""
+    """A model behind an OpenAI-compatible server; `base_url=None` means OpenAI itself. `clock` and
+    `sleep` are injectable for tests; `progress` (None: the log) hears waits and retries."""
 
     def __init__(self, base_url: str | None, model: str, api_key: str | None, timeout: float = 60.0,
                  max_retries: int = 3, *, max_tokens: int = 300, temperature: float = 0.0,
-                 backoff_base: float = 0.5, backoff_cap: float = 8.0) -> None:
+                 backoff_base: float = 0.5, backoff_cap: float = 8.0, deadline: float = 120.0,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         api_key = api_key or os.environ.get("OPENAI_API_KEY")
         if not api_key and not base_url:
             raise ConfigError("no API key for OpenAI; set OPENAI_API_KEY (or RAG_LLM_API_KEY), point "
                               "RAG_LLM_BASE_URL at a local server, or use --backend extractive")
         self.model, self.max_retries, self.timeout, self.max_tokens = model, max_retries, timeout, max_tokens
         self.temperature, self.backoff_base, self.backoff_cap = temperature, backoff_base, backoff_cap
+        self.deadline, self.clock, self.sleep = deadline, clock, sleep
         self.extra_body: dict | None = None  # server-specific request fields, e.g. llama.cpp's cache_prompt
+        self.progress: Callable[[str], None] | None = None
+        self.progress_every = 5.0  # seconds between "waiting for the model server" messages
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout,
                                      max_retries=0)
         self.base_url = str(self._client.base_url).rstrip("/")
@@ -87,72 +183,162 @@ class OpenAIChatModel:
     def name(self) -> str:
         return self.model
 
-    def _request(self, messages, max_tokens, temperature, stop, body=None, **extra):
-        return self._client.chat.completions.create(
+    def _request(self, messages, max_tokens, temperature, stop, body, budget: _Budget, **extra):
+        """The response as it starts: a `Stream` with `stream=True`, else a raw response to `.parse()`
+        (the body not read yet either way, so `_watch` can guard it)."""
+        create = (self._client.chat.completions.create if extra.get("stream")
+                  else self._client.chat.completions.with_streaming_response.create)
+        return create(
             model=self.model, messages=messages, max_tokens=max_tokens or self.max_tokens,
             temperature=self.temperature if temperature is None else temperature,
-            stop=stop or openai.omit, extra_body={**(self.extra_body or {}), **(body or {})} or None, **extra)
+            stop=stop or openai.omit, extra_body={**(self.extra_body or {}), **(body or {})} or None,
+            timeout=max(budget.left(), 0.001), **extra)
 
     def complete(self, messages, *, max_tokens=None, temperature=None, stop=None, body=None) -> Completion:
         """`body`: extra request fields for this call only (server-specific, e.g. llama.cpp's id_slot)."""
-        start = time.perf_counter()
-        for attempt in range(self.max_retries + 1):
+        start, budget = time.perf_counter(), _Budget(self)
+        with self._waiting(budget):
+            for attempt in range(self.max_retries + 1):
+                try:
+                    resp, head, content_type = self._complete_once(messages, max_tokens, temperature, stop, body,
+                                                                   budget)
+                    break
+                except openai.APIError as exc:
+                    self._backoff_or_raise(exc, attempt, budget)
+        return self._completion(resp, head, content_type, start)
+
+    def _complete_once(self, messages, max_tokens, temperature, stop, body, budget: _Budget):
+        """(parsed body, its first bytes, its Content-Type) of one attempt; the body is read here, under
+        the budget, so its read errors are mapped like the client maps those of the request."""
+        with self._request(messages, max_tokens, temperature, stop, body, budget) as raw:
+            response = raw.http_response
+            watched, content_type = _watch(response, budget), response.headers.get("content-type")
             try:
-                resp = self._request(messages, max_tokens, temperature, stop, body)
-                break
-            except openai.APIError as exc:
-                self._backoff_or_raise(exc, attempt)
-        choice = resp.choices[0]
-        return Completion(choice.message.content or "", resp.model or self.model, _usage(resp.usage),
-                          choice.finish_reason, None, _ms(start))
+                return raw.parse(), watched.head, content_type
+            except httpx2.TimeoutException as exc:
+                raise openai.APITimeoutError(request=response.request) from exc
+            except httpx2.RequestError as exc:  # the connection broke off in the body
+                raise openai.APIConnectionError(request=response.request) from exc
+            except _MALFORMED as exc:  # not JSON (json.JSONDecodeError), or not the JSON of an object
+                raise self._malformed(watched.head, content_type) from exc
+
+    def _completion(self, resp, head: bytes, content_type: str | None, start: float) -> Completion:
+        try:
+            if not isinstance(resp, ChatCompletion):  # the client hands back the text of a non-JSON body
+                raise TypeError(type(resp).__name__)
+            choice = resp.choices[0]
+            text = choice.message.content or ""
+            if not isinstance(text, str):
+                raise TypeError(type(text).__name__)
+            return Completion(text, resp.model or self.model, _usage(resp.usage), choice.finish_reason, None,
+                              _ms(start))
+        except _MALFORMED as exc:
+            raise self._malformed(head, content_type) from exc
 
     def stream(self, messages, *, max_tokens=None, temperature=None, stop=None) -> StreamResult:
         return StreamResult(self._stream(messages, max_tokens, temperature, stop))
 
     def _stream(self, messages, max_tokens, temperature, stop, body=None) -> Generator[str, None, Completion]:
-        start = time.perf_counter()
-        for attempt in range(self.max_retries + 1):
-            model, usage, finish, first_ms, parts = self.model, {}, None, None, []
-            try:
-                with self._request(messages, max_tokens, temperature, stop, body, stream=True,
-                                   stream_options={"include_usage": True}) as stream:
-                    for chunk in stream:
-                        model, usage = chunk.model or model, _usage(chunk.usage) or usage
-                        for choice in chunk.choices[:1]:
-                            finish = choice.finish_reason or finish
-                            if choice.delta and choice.delta.content:
-                                first_ms = _ms(start) if first_ms is None else first_ms
-                                parts.append(choice.delta.content)
-                                yield choice.delta.content
-                return Completion("".join(parts), model, usage, finish, first_ms, _ms(start))
-            except openai.APIError as exc:
-                if parts:  # text was already shown: a retry would repeat it
-                    raise LLMError(f"the model server at {self.base_url} broke off the answer after "
-                                   f"{len(parts)} pieces ({type(exc).__name__}); ask again") from exc
-                self._backoff_or_raise(exc, attempt)
+        start, budget = time.perf_counter(), _Budget(self)
+        with self._waiting(budget):
+            for attempt in range(self.max_retries + 1):
+                try:
+                    return (yield from self._stream_once(messages, max_tokens, temperature, stop, body, budget, start))
+                except openai.APITimeoutError as exc:
+                    raise budget.expired(attempt) from exc
+                except openai.APIError as exc:
+                    if budget.pieces:  # text was already shown: a retry would repeat it
+                        raise LLMError(f"the model server at {self.base_url} broke off the answer after "
+                                       f"{budget.pieces} pieces ({type(exc).__name__}); ask again") from exc
+                    self._backoff_or_raise(exc, attempt, budget)
+        raise AssertionError("unreachable")
 
-    def _backoff_or_raise(self, exc: openai.APIError, attempt: int) -> None:
-        """Sleep before retry `attempt + 1` (Retry-After, capped at 60 s, else backoff with jitter),
-        or raise `LLMError` when the failure is final: not retryable, or out of retries."""
+    def _stream_once(self, messages, max_tokens, temperature, stop, body, budget: _Budget,
+                     start: float) -> Generator[str, None, Completion]:
+        model, usage, finish, first_ms, parts, events = self.model, {}, None, None, [], 0
+        with self._request(messages, max_tokens, temperature, stop, body, budget, stream=True,
+                           stream_options={"include_usage": True}) as stream:
+            watched, content_type = _watch(stream.response, budget), stream.response.headers.get("content-type")
+            try:
+                for chunk in stream:
+                    events += 1
+                    model, usage = chunk.model or model, _usage(chunk.usage) or usage
+                    for choice in chunk.choices[:1]:
+                        finish = choice.finish_reason or finish
+                        if choice.delta and choice.delta.content:
+                            first_ms = _ms(start) if first_ms is None else first_ms
+                            parts.append(str(choice.delta.content))
+                            budget.token()
+                            yield parts[-1]
+            except _MALFORMED as exc:
+                sample = getattr(exc, "doc", None) or watched.head  # JSONDecodeError.doc: the bad event
+                raise self._malformed(sample, content_type, pieces=len(parts)) from exc
+        if not events:  # e.g. an HTML page: no `data:` line at all
+            raise self._malformed(watched.head, content_type, events=False)
+        return Completion("".join(parts), model, usage, finish, first_ms, _ms(start))
+
+    def _malformed(self, sample: bytes | str, content_type: str | None, *, pieces: int = 0,
+                   events: bool = True) -> LLMError:
+        text = sample.decode("utf-8", "replace") if isinstance(sample, bytes) else str(sample)
+        text = " ".join(text.split())
+        shown = text[:80] + ("..." if len(text) > 80 else "")
+        kind = (content_type or "no Content-Type").split(";")[0]
+        what = "something that is not an OpenAI chat completion" if events else "no chat-completion events"
+        after = f" after {pieces} pieces of the answer" if pieces else ""
+        return LLMError(f"the model server at {self.base_url} sent {what}{after} ({kind}: {shown!r}); check that "
+                        "RAG_LLM_BASE_URL is its OpenAI-compatible endpoint (usually ending in /v1)")
+
+    @contextmanager
+    def _waiting(self, budget: _Budget):
+        """While the call runs and no token has come, tell `progress` every `progress_every` s."""
+        if self.progress is None:
+            yield
+            return
+        stop, say, every = threading.Event(), self.progress, self.progress_every
+
+        def tick() -> None:
+            n = 1
+            while not stop.wait(every) and not budget.pieces:
+                say(f"waiting for the model server at {self.base_url} ({round(n * every, 1):g}s)...")
+                n += 1
+
+        threading.Thread(target=tick, name="rag-llm-waiting", daemon=True).start()
+        try:
+            yield
+        finally:
+            stop.set()
+
+    def _say(self, message: str) -> None:
+        (self.progress or log.info)(message)
+
+    def _backoff_or_raise(self, exc: openai.APIError, attempt: int, budget: _Budget) -> None:
+        """Sleep before retry `attempt + 1` (Retry-After, else backoff with jitter), or raise `LLMError`
+        when the failure is final: a timeout, not retryable, out of retries, or out of time."""
+        if isinstance(exc, openai.APITimeoutError):  # the attempt was given all the time left
+            raise budget.expired(attempt) from exc
         status = getattr(exc, "status_code", 0) or 0
         retryable = isinstance(exc, openai.APIConnectionError) or status == 429 or status >= 500
         if not retryable or attempt >= self.max_retries:
             raise self._error(exc, attempt) from exc
-        time.sleep(self._delay(attempt, exc))
+        delay, asked = self._delay(attempt, exc)
+        if delay >= budget.left():  # no time for it: say so now rather than sleep and fail later
+            final = budget.too_long(delay, status, attempt, asked=asked) if status else self._error(exc, attempt)
+            raise final from exc
+        why = f"the model server at {self.base_url} said {status}" if status else f"cannot reach {self.base_url}"
+        self._say(f"retrying in {delay:.1f}s ({why})...")
+        self.sleep(delay)
 
-    def _delay(self, attempt: int, exc: openai.APIError) -> float:
+    def _delay(self, attempt: int, exc: openai.APIError) -> tuple[float, bool]:
+        """(seconds to wait, whether the server asked for them with Retry-After)."""
         response = getattr(exc, "response", None)
         try:
-            return min(float(response.headers["retry-after"]), 60.0)
+            return max(float(response.headers["retry-after"]), 0.0), True
         except (AttributeError, KeyError, TypeError, ValueError):
             wait = min(self.backoff_cap, self.backoff_base * 2**attempt)
-            return wait / 2 + random.uniform(0, wait / 2)
+            return wait / 2 + random.uniform(0, wait / 2), False
 
     def _error(self, exc: openai.APIError, retries: int) -> LLMError:
         after = f" after {retries} retries" if retries else ""
-        if isinstance(exc, openai.APITimeoutError):
-            return LLMError(f"the model server at {self.base_url} did not answer within {self.timeout:g}s{after}; "
-                            "check it, or raise RAG_LLM_TIMEOUT")
         if isinstance(exc, openai.APIConnectionError):
             cause, why = exc.__cause__, "connection failed"
             while cause is not None:
@@ -161,22 +347,27 @@ class OpenAIChatModel:
             return LLMError(f"cannot reach the model server at {self.base_url} ({why}{after}); start it, "
                             "or set RAG_LLM_BASE_URL / use --backend extractive")
         status = getattr(exc, "status_code", 0) or 0
+        detail = exc.body.get("message") if isinstance(exc.body, dict) else None
+        if not status:  # an error event inside a 200 stream
+            return LLMError(f"the model server at {self.base_url} reported an error ({detail or exc.message}); "
+                            "check its log, or ask again")
         if status in (401, 403):
             return LLMError(f"the model server rejected the API key ({status}); set RAG_LLM_API_KEY or OPENAI_API_KEY")
         if status == 404:
-            try:
-                names = ", ".join(sorted(m.id for m in self._client.models.list()))
-                return LLMError(f"model '{self.model}' not found on the server (404); "
-                                f"set RAG_LLM_MODEL to one of: {names}")
-            except openai.OpenAIError:
-                return LLMError(f"model '{self.model}' not found at {self.base_url} (404); check RAG_LLM_MODEL, "
-                                "and that RAG_LLM_BASE_URL ends in /v1")
+            return self._not_found()
         if status == 429 or status >= 500:
             failed = f"kept failing ({status}){after}" if retries else f"failed ({status})"
             return LLMError(f"the model server {failed}; try again later, or raise RAG_LLM_MAX_RETRIES")
-        detail = exc.body.get("message") if isinstance(exc.body, dict) else None
         return LLMError(f"the model server refused the request ({status}: {detail or exc.message}); "
                         "check RAG_LLM_MODEL and RAG_MAX_ANSWER_TOKENS")
+
+    def _not_found(self) -> LLMError:
+        try:
+            names = ", ".join(sorted(m.id for m in self._client.models.list()))
+            return LLMError(f"model '{self.model}' not found on the server (404); set RAG_LLM_MODEL to one of: {names}")
+        except (openai.OpenAIError, *_MALFORMED):
+            return LLMError(f"model '{self.model}' not found at {self.base_url} (404); check RAG_LLM_MODEL, "
+                            "and that RAG_LLM_BASE_URL ends in /v1")
 
 
 def make_chat_model(settings) -> ChatModel | None:
@@ -187,7 +378,7 @@ def make_chat_model(settings) -> ChatModel | None:
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
         return OpenAIChatModel(settings.llm_base_url, settings.llm_model, key, settings.llm_timeout,
                                settings.llm_max_retries, max_tokens=settings.max_answer_tokens,
-                               temperature=settings.temperature)
+                               temperature=settings.temperature, deadline=settings.llm_deadline)
     return LocalChatModel(settings)
 
 
@@ -209,6 +400,7 @@ class LocalChatModel:
         self._inner: OpenAIChatModel | None = None
         self._url: str | None = None
         self.extra_body: dict | None = None  # e.g. {"cache_prompt": False} to measure without the prompt cache
+        self.progress: Callable[[str], None] | None = None  # passed on to the OpenAIChatModel that talks to it
 
     @property
     def name(self) -> str:
@@ -259,8 +451,10 @@ class LocalChatModel:
         if self._inner is None or url != self._url:
             s = self._settings
             self._inner = OpenAIChatModel(url, self.model, "local", s.llm_timeout, max_retries=1,
-                                          max_tokens=s.max_answer_tokens, temperature=s.temperature)
+                                          max_tokens=s.max_answer_tokens, temperature=s.temperature,
+                                          deadline=s.llm_deadline)
             self._url = url
+        self._inner.progress = self.progress
         return self._inner
 
     def _call(self, request):
@@ -300,7 +494,8 @@ class LocalChatModel:
 
 
 def _usage(usage) -> dict:
-    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens} if usage else {}
+    counts = {k: getattr(usage, k, None) for k in ("prompt_tokens", "completion_tokens")}
+    return counts if all(isinstance(v, int) for v in counts.values()) else {}
 
 
 def _ms(start: float) -> float:

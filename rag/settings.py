@@ -97,7 +97,14 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(
         None, description="API key for the server; unset = OPENAI_API_KEY, or none for local servers."
     )
-    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the model server per request.")
+    llm_timeout: float = Field(
+        60.0, gt=0, description="Seconds to wait for the model server per request: for the first token "
+        "(retries included) and between tokens; keep-alive bytes do not count.",
+    )
+    llm_deadline: float = Field(
+        120.0, gt=0, description="Most seconds one model call may take in all: connecting, retries, waiting "
+        "and the whole answer.",
+    )
     llm_max_retries: int = Field(3, ge=0, le=10, description="Retries, with backoff, on 429, 5xx and lost connections.")
     max_answer_tokens: int = Field(300, ge=16, le=4096, description="Longest answer the model may write, in tokens.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature for answers.")

@@ -25,6 +25,16 @@ Usage counts whitespace-separated tokens: prompt = all message contents, complet
 `max_tokens` truncates the reply to that many words with finish_reason "length".
 `stream_usage=False` makes a server that ignores `stream_options` (no usage chunk).
 `enqueue(..., cut_after=k)` drops a stream's connection after k deltas (a broken stream).
+Misbehaving servers (each answers 200, streamed or not):
+  `enqueue_raw(body, content_type)`  sends `body` as is, e.g. an HTML page instead of JSON;
+  `enqueue_events(lines)`            sends these SSE lines (each as "<line>\n\n"), e.g.
+                                     ["data: {not json"], then `data: [DONE]` (as an event stream,
+                                     or as the "JSON" body of a plain request);
+  `enqueue_keepalive(every)`         never sends a token: a stream gets an SSE comment
+                                     (": keep-alive") every `every` s, a plain request a space of
+                                     its JSON body every `every` s, until the client hangs up
+                                     (or `lasting` s have passed).
+A 429 with `Retry-After` is `fail_next(1, status=429, headers={"Retry-After": "60"})`.
 Checks: `api_key="..."` -> 401 unless `Authorization: Bearer <key>`; `models=[...]` -> 404 for
 any other model. `requests` holds every chat request body received (failed ones included),
 `headers` the matching request headers (names lower-cased).
@@ -58,6 +68,11 @@ class Scripted:
     delay: float = 0.0
     headers: dict = field(default_factory=dict)
     cut_after: int | None = None  # streaming only: drop the connection after this many deltas
+    raw: bytes | None = None  # sent as the whole 200 body instead of a chat completion
+    content_type: str = "application/json"
+    events: list[str] | None = None  # streaming only: these SSE lines instead of the generated chunks
+    keepalive: float | None = None  # seconds between keep-alive bytes; no token is ever sent
+    lasting: float = 120.0  # keep-alive only: give up after this long even if the client stays
 
 
 def default_reply(messages: list[dict]) -> str:
@@ -108,6 +123,23 @@ class FakeOpenAI:
         """Script the next chat response (after those already queued)."""
         with self._lock:
             self._queue.append(Scripted(text, status, delay, dict(headers or {}), cut_after))
+
+    def enqueue_raw(self, body: bytes | str, content_type: str = "text/html") -> None:
+        """Script a 200 whose body is `body` as is (not a chat completion, not an event stream)."""
+        data = body.encode() if isinstance(body, str) else body
+        self._push(Scripted("", raw=data, content_type=content_type))
+
+    def enqueue_events(self, lines: list[str]) -> None:
+        """Script a 200 event stream of these SSE lines (e.g. ``["data: {not json"]``), then [DONE]."""
+        self._push(Scripted("", events=list(lines)))
+
+    def enqueue_keepalive(self, every: float = 3.0, *, lasting: float = 120.0) -> None:
+        """Script a 200 that keeps the connection busy every `every` s and never sends a token."""
+        self._push(Scripted("", keepalive=every, lasting=lasting))
+
+    def _push(self, scripted: Scripted) -> None:
+        with self._lock:
+            self._queue.append(scripted)
 
     def fail_next(self, n: int, status: int = 503, *, headers: dict | None = None) -> None:
         """Make the next `n` chat requests fail with `status`, before anything already queued."""
@@ -182,6 +214,8 @@ class _Handler(BaseHTTPRequestHandler):
         time.sleep(scripted.delay)
         if scripted.status != 200:
             return self._error(scripted.status, scripted.text, headers=scripted.headers)
+        if scripted.raw is not None or scripted.keepalive is not None or scripted.events is not None:
+            return self._misbehave(scripted, bool(body.get("stream")))
         words = scripted.text.split(" ")
         finish = "stop"
         if body.get("max_tokens") and _words(scripted.text) > body["max_tokens"]:
@@ -226,6 +260,34 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_chunk(f"data: {json.dumps(event)}\n\n".encode())
         self._send_chunk(b"data: [DONE]\n\n")
         self._send_chunk(b"")
+
+    def _misbehave(self, scripted: Scripted, stream: bool) -> None:
+        """The scripted misbehaviours: a raw body, raw SSE lines, or keep-alives and no token."""
+        if scripted.raw is not None:
+            self.send_response(200)
+            self.send_header("Content-Type", scripted.content_type)
+            self.send_header("Content-Length", str(len(scripted.raw)))
+            self.end_headers()
+            self.wfile.write(scripted.raw)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream" if stream else "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            if scripted.events is not None:
+                for line in scripted.events:
+                    self._send_chunk(f"{line}\n\n".encode())
+                self._send_chunk(b"data: [DONE]\n\n")
+                self._send_chunk(b"")
+                return
+            ends = time.monotonic() + scripted.lasting
+            while time.monotonic() < ends:
+                self._send_chunk(b": keep-alive\n\n" if stream else b" ")
+                time.sleep(scripted.keepalive)
+        except OSError:  # the client hung up: what a client that gives up does
+            pass
+        self.close_connection = True
 
     def _send_chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
