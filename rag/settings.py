@@ -70,9 +70,10 @@ class Settings(BaseSettings):
         "sentence reaches this.",
     )
     source_tokens: int = Field(
-        300, ge=0, le=100000,
-        description="Most tokens of source text an LLM reads per question (all sources together). A longer "
-        "source keeps its sentences most similar to the question; 0 = no limit.",
+        450, ge=0, le=100000,
+        description="Most tokens of source text an LLM reads per question (all sources together), taken from "
+        "the whole records: a longer source keeps its sentences most similar to the question (450 measured: "
+        "the answer reaches the prompt for 0.93 of seed questions, against 0.87 at 300); 0 = no limit.",
     )
     source_min_share: float = Field(
         0.6, ge=0.0, le=1.0,
