@@ -209,8 +209,12 @@ def ask(question, as_json, authors, year_from, year_to, venue, categories, backe
 
 
 def _print_answer(answer, *, echo_text: bool = True) -> None:
+    from rag.types import abstain_words
+
     if echo_text:
         click.echo(answer.text)
+    if answer.abstained:
+        click.echo(f"Why: {abstain_words(answer.abstain_reason)}")
     if answer.unsupported_sentences:
         click.secho("\nNot supported by the cited sources:", fg="yellow")
         for sentence in answer.unsupported_sentences:

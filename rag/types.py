@@ -20,6 +20,12 @@ ABSTAIN_REASONS: dict[str, str] = {
 }
 
 
+def abstain_words(reason: str | None) -> str:
+    """Why an answer abstained, as one sentence for people ("The papers found do not state this.")."""
+    why = ABSTAIN_REASONS.get(reason or "", "no passage in the indexed papers supports an answer")
+    return why[0].upper() + why[1:] + "."
+
+
 @dataclass(slots=True)
 class Filters:
     """Metadata filters. Empty fields filter nothing; years are inclusive."""

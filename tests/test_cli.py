@@ -36,6 +36,15 @@ def test_ingest_then_stats_json():
     assert figures["papers"] == 45 and figures["chunks"] == figures["chunks_in_chroma"] > 45
 
 
+def test_ask_says_why_it_does_not_answer():
+    assert run("ingest").exit_code == 0
+    result = run("ask", "--backend", "extractive", "What is the boiling point of seawater on Mars in kelvin?")
+    assert result.exit_code == 0
+    assert "The collection does not answer this.\nWhy: No paper in the collection is close enough" in result.output
+    filtered = run("ask", "--backend", "extractive", "--author", "Nobody Atall", "Which paper proposes Griffin?")
+    assert "Why: No paper in the collection matches the filters." in filtered.output
+
+
 def test_stats_on_an_empty_data_dir_says_zero():
     assert json.loads(run("stats", "--json").output)["papers"] == 0
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from rag.types import ABSTAIN_REASONS, NO_ANSWER, Answer, Citation
+from rag.types import NO_ANSWER, Answer, Citation, abstain_words
 
 _CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _TRAILING_KEYS = re.compile(r"(\s*\[\d+(?:\s*,\s*\d+)*\])+\s*([.!?]?)\s*$")
@@ -179,15 +179,9 @@ def abstention_html(answer: Answer, asked: str | None = None) -> str:
         '<div class="rag-abstain"><div class="rag-abstain-head"><span class="rag-abstain-icon">∅</span>'
         f'<span class="rag-sentinel">{esc(NO_ANSWER)}</span></div>'
         f'<div class="rag-abstain-body" data-reason="{esc(answer.abstain_reason or "")}">'
-        f"{esc(abstain_why(answer))} Try other words, loosen the filters, or add papers in the side panel.</div>"
+        f"{esc(abstain_words(answer.abstain_reason))} Try other words, loosen the filters, or add papers in the side panel.</div>"
         f"{closest}{footer_html(answer, asked)}</div>"
     )
-
-
-def abstain_why(answer: Answer) -> str:
-    """Why no answer is given, in plain words ("The papers found do not state this.")."""
-    why = ABSTAIN_REASONS.get(answer.abstain_reason or "", "no passage in the indexed papers supports an answer")
-    return why[0].upper() + why[1:] + "."
 
 
 def streaming_html(text: str) -> str:
