@@ -15,6 +15,7 @@ This module does not retrieve (`rag.retrieval`) or talk HTTP (`rag.llm`).
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Iterator
@@ -37,7 +38,8 @@ _SENTINEL_CORE = re.compile(r"(collection|sources) (does|do) not answer (this|th
 
 @dataclass
 class StreamEvent:
-    """`kind` is "token" (with `text`, already citation-filtered) or "answer" (with the final `answer`)."""
+    """`kind` is "token" (with `text`, already citation-filtered), "reset" (forget the tokens so far:
+    the model is asked again) or "answer" (with the final `answer`)."""
 
     kind: str
     text: str = ""
@@ -98,6 +100,22 @@ def is_abstention(text: str) -> bool:
     return bool(_SENTINEL_CORE.search(text)) or not text.strip()
 
 
+def decline_probability(completion) -> float | None:
+    """How sure the model was of declining: the probability of the first tokens that spell the
+    sentinel's first two words ("The collection"), from the logprobs the server reported; None when
+    it did not decline or reported none."""
+    if not completion.logprobs or not completion.text.startswith(NO_ANSWER.split()[0]) or not is_abstention(
+            completion.text):
+        return None
+    words, spelled, total = " ".join(NO_ANSWER.split()[:2]), "", 0.0
+    for token, logprob, _ in completion.logprobs:
+        spelled += token
+        total += logprob
+        if len(spelled.strip()) >= len(words):
+            return math.exp(total) if spelled.strip().startswith(words) else None
+    return None
+
+
 def _trim_runaway(text: str) -> str:
     """Keep whole sentences only, at most MAX_SENTENCES + 1: a cut-off answer never ends mid-claim."""
     sentences = split_sentences(text)
@@ -153,9 +171,29 @@ class AnswerChain:
         answer.usage = dict(completion.usage or {})
         answer.model = completion.model or self.model_name
         raw = completion.text
+        sure = decline_probability(completion)
+        if sure is not None:
+            answer.timings["decline_p"] = round(sure, 4)
+            if sure < self.settings.rescue_below:  # an unsure decline: ask once more, the sentinel barred
+                yield StreamEvent("reset")
+                completion = yield from self._ask_again(question, passages, completion, answer)
+                raw = completion.text
         if completion.finish_reason == "length":
             raw = _trim_runaway(raw)
         yield from self._finish(answer, raw, passages, started)
+
+    def _ask_again(self, question: str, passages: dict[int, Passage], declined, answer: Answer):
+        """The same prompt (its prefix cached), with the token that began the sentinel's second word
+        barred, so the model writes the answer it was unsure about; the answer is checked like any other."""
+        barred = {str(tok_id): -100 for _, _, tok_id in declined.logprobs[1:2] if tok_id is not None}
+        result = self.chat_model.stream(build_messages(question, passages), max_tokens=self.settings.max_answer_tokens,
+                                        temperature=self.settings.temperature, body={"logit_bias": barred})
+        for delta in filter_stream(result, passages):
+            yield StreamEvent("token", text=delta)
+        answer.timings["asked_again"] = 1
+        usage = result.completion.usage or {}
+        answer.usage = {k: answer.usage.get(k, 0) + usage.get(k, 0) for k in set(answer.usage) | set(usage)}
+        return result.completion
 
     def _by_code(self, answer: Answer, text: str, passages: dict[int, Passage], started: float) -> Iterator[StreamEvent]:
         """An answer no model wrote (a listing, or extractive quotes): shown at once, checked as quotes."""

@@ -190,6 +190,9 @@ def ask(question, as_json, authors, year_from, year_to, venue, categories, backe
             if event.kind == "token" and live:
                 click.echo(event.text, nl=False)
                 shown.append(event.text)
+            elif event.kind == "reset" and live:  # the model is asked again: start a new line
+                click.echo("\n(unsure; asking the model again)", err=True)
+                shown = []
             elif event.kind == "answer":
                 answer = event.answer
     except RagError:

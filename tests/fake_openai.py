@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import collections
 import json
+import math
 import re
 import threading
 import time
@@ -73,6 +74,7 @@ class Scripted:
     events: list[str] | None = None  # streaming only: these SSE lines instead of the generated chunks
     keepalive: float | None = None  # seconds between keep-alive bytes; no token is ever sent
     lasting: float = 120.0  # keep-alive only: give up after this long even if the client stays
+    sure: float | None = None  # streaming only: send logprobs, the first two words together having this probability
 
 
 def default_reply(messages: list[dict]) -> str:
@@ -119,10 +121,11 @@ class FakeOpenAI:
 
     # -- scripting ---------------------------------------------------------------------------
     def enqueue(self, text: str, *, status: int = 200, delay: float = 0.0, headers: dict | None = None,
-                cut_after: int | None = None) -> None:
-        """Script the next chat response (after those already queued)."""
+                cut_after: int | None = None, sure: float | None = None) -> None:
+        """Script the next chat response (after those already queued). `sure`: a stream carries
+        logprobs (token id 1000 + word index), its first two words together this probable."""
         with self._lock:
-            self._queue.append(Scripted(text, status, delay, dict(headers or {}), cut_after))
+            self._queue.append(Scripted(text, status, delay, dict(headers or {}), cut_after, sure=sure))
 
     def enqueue_raw(self, body: bytes | str, content_type: str = "text/html") -> None:
         """Script a 200 whose body is `body` as is (not a chat completion, not an event stream)."""
@@ -250,6 +253,11 @@ class _Handler(BaseHTTPRequestHandler):
 
         events = [chunk({"role": "assistant", "content": ""})]
         events += [chunk({"content": d}) for d in deltas]
+        if scripted.sure is not None:  # what llama.cpp sends with logprobs on: one token per delta here
+            for i, (event, d) in enumerate(zip(events[1:], deltas)):
+                lp = math.log(scripted.sure) / 2 if i < 2 else 0.0
+                event["choices"][0]["logprobs"] = {"content": [
+                    {"token": d, "logprob": lp, "bytes": list(d.encode()), "id": 1000 + i, "top_logprobs": []}]}
         events.append(chunk({}, finish))
         if usage is not None:
             events.append({**base, "object": "chat.completion.chunk", "choices": [], "usage": usage})

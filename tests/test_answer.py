@@ -297,3 +297,36 @@ def test_a_detected_filter_that_matches_nothing_is_reported_not_an_error(extract
     answer = extractive.ask("Which papers were listed in February 2019?")
     assert answer.filters_applied["months"] == ["2019-02"] and answer.filters_applied["matched_papers"] == 0
     assert answer.abstained and answer.abstain_reason == "no_sources"
+
+
+@pytest.fixture
+def rescuing(store_dir, server):
+    server.requests.clear()
+    return Assistant(Settings(data_dir=store_dir, backend="openai", llm_base_url=server.base_url,
+                              llm_model="fake-model", rescue_below=0.5))
+
+
+def test_an_unsure_decline_is_asked_again_with_the_sentinel_barred(rescuing, server):
+    server.enqueue(NO_ANSWER, sure=0.3)
+    server.enqueue("Griffin mixes gated linear recurrences with local attention [1].")
+    events = list(rescuing.stream(Q))
+    kinds = [e.kind for e in events]
+    assert "reset" in kinds and kinds.index("reset") < len(kinds) - 1
+    answer = events[-1].answer
+    assert not answer.abstained and answer.citations[0].title == GRIFFIN
+    assert answer.timings["decline_p"] == pytest.approx(0.3) and answer.timings["asked_again"] == 1
+    assert len(server.requests) == 2 and server.requests[1]["logit_bias"] == {"1001": -100}
+    assert server.requests[0]["messages"] == server.requests[1]["messages"]
+
+
+def test_a_sure_decline_stands(rescuing, server):
+    server.enqueue(NO_ANSWER, sure=0.9)
+    answer = rescuing.ask(Q)
+    assert answer.abstained and answer.abstain_reason == "model_declined"
+    assert answer.timings["decline_p"] == pytest.approx(0.9) and len(server.requests) == 1
+
+
+def test_the_rescue_is_off_by_default(llm, server):
+    server.enqueue(NO_ANSWER, sure=0.01)
+    answer = llm.ask(Q)
+    assert answer.abstained and answer.abstain_reason == "model_declined" and len(server.requests) == 1

@@ -252,6 +252,8 @@ def build_app(settings: Settings | None = None, assistant=None) -> gr.Blocks:
                         turn["html"] = render.streaming_html(partial)
                         shown = time.monotonic()
                         yield display(turns), turns, "", gr.skip()
+                elif event.kind == "reset":  # the model is asked again: its first tokens are void
+                    partial = ""
                 elif event.kind == "answer":
                     answer = event.answer
             if answer is None:
