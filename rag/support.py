@@ -5,9 +5,16 @@ MiniLM model as retrieval; it is compared with each sentence of each cited passa
 passage as a whole). The best cosine similarity is its support score; at or above the threshold it
 counts as supported. A sentence that cites nothing is unsupported. Similarity alone passes a sentence
 that names the right paper but adds a specific the paper never gives ("... uses Adam with a learning
-rate of 0.0001 [1]"), so a sentence is also unsupported when it has a number or a capitalised name
-found nowhere in what it cites (passage, title, authors, venue, year): `novel_terms`. This is a
-similarity check, not entailment: it catches invented and off-topic claims, not subtle contradictions. This module does not change the answer; the chain decides what to do.
+rate of 0.0001 [1]"), so a sentence is also unsupported when it has a number or a name that nothing
+it cites gives (passage, title, authors, venue, year): `novel_terms`. The same specific written
+another way is not novel: a number by value ("three" = "3", "10M" = "ten million", "45%" = "45
+percent", "31,4" = "31.4", "2x" = "two-fold", "3 days" = "72 hours", "59%" for 58.8%), a name by
+stem, hyphenation, British or American spelling ("Pre-Training" = "pretraining", "Optimisation" =
+"optimization"), or as an abbreviation either way ("PPO" = "proximal policy optimization",
+"Mixture-of-Experts" = "MoE"); the normalising is in `rag.terms`. The question is not evidence and
+is not read. This is a similarity check, not entailment: it catches invented and off-topic claims,
+not subtle contradictions (a right number on the wrong thing, a lowercase word swapped). This module
+does not change the answer; the chain decides what to do.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rag import terms
 from rag.citations import cited_keys, split_sentences, strip_keys
 from rag.types import Passage
 
@@ -59,25 +67,97 @@ def check_support(
     return checks
 
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
-_NAME = re.compile(r"\b[A-Z][A-Za-z0-9-]{2,}\b")
+_WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
 
 
 def _known_text(p: Passage) -> str:
-    return " ".join([p.text, p.title or "", " ".join(p.authors), p.venue or "", str(p.year or "")]).lower()
+    """Everything a passage gives as evidence (text, title, byline, venue, year), case kept (it tells
+    abbreviations from words); fields are kept apart so that no phrase or acronym spans two of them."""
+    return " . ".join([p.text, p.title or "", ", ".join(p.authors), p.venue or "", str(p.year or "")])
+
+
+def _base(word: str) -> str:
+    return re.sub(r"'s?$", "", word)  # "Transformer's" -> "Transformer"
+
+
+def _runs(claim: str) -> list[list[tuple[str, bool]]]:
+    """The claim's words that may be names, as runs (phrases of capitalised words joined by spaces or
+    connectors like "of"); each word with whether it opens the sentence. A lowercase word with a digit
+    ("wav2vec", "top-2") is a run of its own; connectors inside a run are kept, marked by case."""
+    runs: list[list[tuple[str, bool]]] = []
+    run: list[tuple[str, bool]] = []
+    pending: list[tuple[str, bool]] = []
+    end = 0
+    for i, m in enumerate(_WORD.finditer(claim.replace("\u2019", "'"))):
+        word, joined = m.group(), not claim[end:m.start()].strip()
+        end = m.end()
+        if word[0].isupper():
+            run = run + pending + [(word, i == 0)] if run and joined else [(word, i == 0)]
+            if len(run) == 1:
+                runs.append(run)
+            else:
+                runs[-1] = run
+            pending = []
+        elif run and joined and word in terms.CONNECTORS and len(pending) < 2:
+            pending.append((word, False))
+        else:
+            run, pending = [], []
+            if word[0].isalpha() and any(c.isdigit() for c in word):
+                runs.append([(word, i == 0)])
+    return runs
+
+
+def _candidate(word: str, first: bool) -> bool:
+    """Is this word checked at all? Names of 3+ characters (2 with a digit: "T5") past the first word,
+    and a first word that is plainly a name (a capital or a digit past its first letter: "PPO", "GPT-4")."""
+    base = _base(word)
+    alnum = any(c.isdigit() for c in base) and any(c.isalpha() for c in base)  # "T5", "C4", "A100"
+    if len(base) < (2 if alnum else 3) or all(p in terms.NUMBER_WORDS for p in terms.fold(base).split("-")):
+        return False  # too short to tell, or a number in words ("Twelve"): see `terms.numbers`
+    return not first or any(c.isupper() or c.isdigit() for c in base[1:])
+
+
+def _known_word(word: str, have: terms.Known) -> bool:
+    """A word the source gives: the same stems (any case, hyphenation, inflection, spelling), the same
+    letters and digits ("CIFAR-10" = "cifar10"), or, for an acronym, its words spelt out."""
+    base = terms.fold(_base(word)).replace("'", "")
+    key = base.replace("-", "")
+    if any(c.isdigit() for c in base):
+        return have.has_form(key)
+    if have.has_stems(base) or have.has_stems(key):
+        return True
+    letters = re.sub(r"[^A-Za-z]", "", _base(word))
+    if len(letters) > 2 and letters[-1] == "s" and letters[-2].isupper():
+        letters = letters[:-1]  # a plural: RNNs, LLMs
+    caps = [c.isupper() for c in letters]
+    return sum(caps) >= 2 and len(letters) <= 10 and (
+        have.has_form(letters.lower()) or have.expands(letters.lower(), caps))
+
+
+def _spelt_out(run: list[tuple[str, bool]], at: int, have: terms.Known) -> bool:
+    """Is the run's word `at` part of a phrase (of up to 8 words) the source abbreviates ("Proximal
+    Policy Optimization" where the source has only "PPO")?"""
+    for a in range(max(0, at - 7), at + 1):
+        for b in range(min(len(run), a + 8), at, -1):
+            words = [p for w, _ in run[a:b] for p in re.findall(r"[a-z0-9]+-?", terms.fold(_base(w)))]
+            if words and words[-1] not in terms.CONNECTORS and have.abbreviation_of(words):
+                return True
+    return False
 
 
 def novel_terms(sentence: str, sources: Sequence[str]) -> list[str]:
-    """Numbers, and capitalised words past the first, in `sentence` that none of `sources` (lowercased
-    texts) contains; a plural "s" is ignored."""
+    """The specifics in `sentence` that none of `sources` (texts; lowercased ones work too) gives, as
+    written: numbers (by value: "three" = "3", "10M" = "ten million", "45%" = "45 percent", "3 days" =
+    "72 hours"; a number in words only from ten on or with a scale or multiplier: "two models" is a
+    count, "two-fold" a figure), then names: capitalised words past the first (and a first word that is
+    plainly a name), words with a digit ("wav2vec"), each matched by stem, hyphenation, British or
+    American spelling, or as an abbreviation either way. See `rag.terms`."""
     claim = strip_keys(sentence)
-    first = re.match(r"\W*\w+", claim)
-    body = claim[first.end():] if first else claim
-    known = " ".join(sources)
-    terms = _NUMBER.findall(claim) + _NAME.findall(body)
-    missing = []
-    for term in dict.fromkeys(terms):
-        t = term.lower()
-        if t not in known and t.rstrip("s") not in known:
-            missing.append(term)
-    return missing
+    have = terms.known(" . ".join(sources))
+    missing = [n.text for n in terms.numbers(claim)
+               if (not n.spelled or n.value >= 10 or n.scaled or n.unit) and not have.has_number(n)]
+    for run in _runs(claim):
+        for at, (word, first) in enumerate(run):
+            if _candidate(word, first) and not _known_word(word, have) and not _spelt_out(run, at, have):
+                missing.append(_base(word))
+    return list(dict.fromkeys(missing))
