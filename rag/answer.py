@@ -26,13 +26,16 @@ from rag.chunking import author_line
 from rag.citations import clean_citations, cited_keys, defang, filter_stream, split_sentences
 from rag.context import compact_passages
 from rag.evidence import evidence_score
-from rag.extractive import extractive_answer, is_listing_question, listing_answer
+from rag.extractive import cite, extractive_answer, is_listing_question, listing_answer
 from rag.prompts import examples, render
 from rag.support import SentenceCheck, check_support
 from rag.types import NO_ANSWER, Answer, Citation, Filters, Passage
 
 MAX_SENTENCES = 3
 WITHHELD = "[withheld: the sentence repeated the assistant's own instructions]"
+# "Yes, the collection does answer this.": a sentence about the sources, not from them
+_META = re.compile(r"^\W*(?:yes|no)?\W*(?:the\s+)?(?:collection|sources?|papers?)\s+(?:does|do|did)\s+(?:not\s+)?"
+                   r"(?:answer|address|cover)\b[^.!?]*[.!?]?(?:\s*\[\d+\])*\W*$", re.I)
 _SENTINEL_CORE = re.compile(r"(collection|sources) (does|do) not answer (this|the question)", re.I)
 
 
@@ -234,11 +237,15 @@ class AnswerChain:
         leaked = [s for s in split_sentences(text) if leaks_instructions(s)]
         if leaked:  # a source asked for the prompt, or the model wandered: never show it
             text = " ".join(s for s in split_sentences(text) if s not in leaked)
+        if not by_code and not is_abstention(text):
+            text = " ".join(s for s in split_sentences(text) if not _META.match(s))
         if reason or not passages:
             self._abstain(answer, reason or "no_sources")
         elif is_abstention(text):
             self._abstain(answer, "model_declined")
         else:
+            if not by_code:
+                text, answer.added_citations = self._cite_uncited(text, passages)
             checks = self._check(split_sentences(text), passages, by_code) if cited_keys(text) else []
             if not any(c.supported for c in checks):
                 self._abstain(answer, "unsupported", draft=text)
@@ -250,6 +257,29 @@ class AnswerChain:
         answer.timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
         answer.timings.setdefault("first_token_ms", answer.timings["total_ms"])
         yield StreamEvent("answer", answer=answer)
+
+    def _cite_uncited(self, text: str, passages: dict[int, Passage]) -> tuple[str, list[int]]:
+        """A sentence the model left without a key gets the key of the best-ranked source that passes
+        the same support check as any citation (a small model often states what its source says and
+        forgets the [n]); sources are numbered by relevance to the question, so among the sources
+        that support it, the first is the one the question is about. Returns the text and the keys added."""
+        sentences = split_sentences(text)
+        bare = [i for i, s in enumerate(sentences) if not cited_keys(s)]
+        if not bare:
+            return text, []
+        every = "".join(f"[{k}]" for k in passages)
+        trial = check_support([cite(sentences[i], 0).replace("[0]", every) for i in bare], passages, self.embed,
+                              threshold=self.settings.support_threshold)
+        added = []
+        for i, probe in zip(bare, trial):
+            for key in sorted(probe.supported_by):
+                candidate = cite(sentences[i], key)
+                if check_support([candidate], passages, self.embed,
+                                 threshold=self.settings.support_threshold)[0].supported:
+                    sentences[i] = candidate
+                    added.append(key)
+                    break
+        return (" ".join(sentences), added) if added else (text, [])
 
     def _check(self, sentences: list[str], passages: dict[int, Passage], by_code: bool) -> list[SentenceCheck]:
         if by_code:  # a listing or extractive quotes: each sentence is built from the passages it cites

@@ -135,6 +135,7 @@ class Answer:
     model: str = ""
     abstain_reason: str | None = None  # a key of ABSTAIN_REASONS when abstained, else None
     withheld: str = ""  # the draft an "unsupported" abstention kept back: for inspection, never shown as an answer
+    added_citations: list[int] = field(default_factory=list)  # keys code gave sentences the model left uncited
     context: dict[int, str] = field(default_factory=dict)  # key -> the source exactly as the answer's writer read it
 
     def to_dict(self) -> dict:

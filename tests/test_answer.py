@@ -74,8 +74,13 @@ def test_invented_key_is_removed_and_counted(llm, server):
     assert [c.key for c in answer.citations] == [1]
 
 
-def test_answer_without_citations_is_withheld(llm, server):
+def test_answer_without_citations_is_cited_by_code_or_withheld(llm, server):
+    """A supported sentence the model left uncited gets its key from code (checked as any citation);
+    one that nothing supports is withheld."""
     server.enqueue("Griffin is a hybrid model that mixes recurrences and attention.")
+    answer = llm.ask(Q)
+    assert not answer.abstained and answer.added_citations == [1] and answer.citations[0].title == GRIFFIN
+    server.enqueue("Bananas are the main export of the Moon.")
     answer = llm.ask(Q)
     assert answer.abstained and answer.text == NO_ANSWER and answer.citations == []
 
@@ -246,7 +251,7 @@ def test_a_listing_question_is_answered_by_code_whatever_the_backend(llm, server
 @pytest.mark.parametrize("reply, reason", [
     ("The collection does not answer this.", "model_declined"),
     ("Griffin was designed on the Moon by Zorblat Industries [1].", "unsupported"),
-    ("Griffin mixes gated linear recurrences with local attention.", "unsupported"),  # no key: nothing to check
+    ("The collection holds no paper on Martian weather [1].", "unsupported"),
 ])
 def test_each_abstain_reason_comes_from_its_cause(llm, server, reply, reason):
     server.enqueue(reply)
@@ -330,3 +335,27 @@ def test_the_rescue_is_off_by_default(llm, server):
     server.enqueue(NO_ANSWER, sure=0.01)
     answer = llm.ask(Q)
     assert answer.abstained and answer.abstain_reason == "model_declined" and len(server.requests) == 1
+
+
+def test_a_sentence_the_model_left_uncited_gets_the_key_of_the_source_that_supports_it(llm, server):
+    server.enqueue("Griffin mixes gated linear recurrences with local attention. It was designed on the Moon.")
+    answer = llm.ask(Q)
+    assert not answer.abstained and answer.added_citations == [1]
+    assert answer.text.startswith("Griffin mixes gated linear recurrences with local attention [1].")
+    assert answer.citations[0].title == GRIFFIN
+    assert answer.unsupported_sentences == ["It was designed on the Moon."]  # nothing supports it: no key
+
+
+def test_an_uncited_answer_nothing_supports_is_still_withheld(llm, server):
+    server.enqueue("Penguins migrate across the Sahara every winter.")
+    answer = llm.ask(Q)
+    assert answer.abstained and answer.abstain_reason == "unsupported" and answer.added_citations == []
+    assert answer.withheld == "Penguins migrate across the Sahara every winter."
+
+
+def test_a_sentence_about_the_collection_is_not_part_of_the_answer(llm, server):
+    server.enqueue("Yes, the collection does answer this. Griffin mixes gated linear recurrences with local attention [1].")
+    answer = llm.ask(Q)
+    assert answer.text == "Griffin mixes gated linear recurrences with local attention [1]."
+    server.enqueue("The papers do not cover this question.")
+    assert llm.ask(Q).abstain_reason == "model_declined"
