@@ -28,6 +28,7 @@ from rag.context import compact_passages
 from rag.evidence import evidence_score
 from rag.extractive import cite, extractive_answer, is_listing_question, listing_answer
 from rag.prompts import examples, render
+from rag.questions import asks_for_detail
 from rag.support import SentenceCheck, check_support
 from rag.types import NO_ANSWER, Answer, Citation, Filters, Passage
 
@@ -42,7 +43,7 @@ _SENTINEL_CORE = re.compile(r"(collection|sources) (does|do) not answer (this|th
 @dataclass
 class StreamEvent:
     """`kind` is "token" (with `text`, already citation-filtered), "reset" (forget the tokens so far:
-    the model is asked again) or "answer" (with the final `answer`)."""
+    the model declined and quotes from the sources follow) or "answer" (with the final `answer`)."""
 
     kind: str
     text: str = ""
@@ -160,7 +161,7 @@ class AnswerChain:
             passages = close_to_best(passages, found.sources, self.settings.quote_min_share)
             yield from self._by_code(answer, extractive_answer(question, passages, max_sentences=3), passages, started)
             return
-        passages = self._model_sources(question, passages, found.sources)
+        whole, passages = passages, self._model_sources(question, passages, found.sources)
         answer.context = {k: format_source(k, p) for k, p in passages.items()}
         result = self.chat_model.stream(build_messages(question, passages), max_tokens=self.settings.max_answer_tokens,
                                         temperature=self.settings.temperature)
@@ -174,34 +175,24 @@ class AnswerChain:
         answer.usage = dict(completion.usage or {})
         answer.model = completion.model or self.model_name
         raw = completion.text
-        sure = decline_probability(completion)
-        if sure is not None:
-            answer.timings["decline_p"] = round(sure, 4)
-            if sure < self.settings.rescue_below:  # an unsure decline: ask once more, the sentinel barred
-                yield StreamEvent("reset")
-                completion = yield from self._ask_again(question, passages, completion, answer)
-                raw = completion.text
+        if (sure := decline_probability(completion)) is not None:
+            answer.timings["decline_p"] = round(sure, 4)  # kept for calibration; it did not separate (BENCHMARKS)
         if completion.finish_reason == "length":
             raw = _trim_runaway(raw)
+        if self.settings.quote_rescue and is_abstention(clean_citations(raw, passages)[0]) and not asks_for_detail(
+                question):
+            # the model declined a question its closest papers match: show their best sentences, quoted
+            quotes = close_to_best(whole, found.sources, self.settings.quote_min_share)
+            answer.quoted = True
+            yield StreamEvent("reset")
+            yield from self._by_code(answer, extractive_answer(question, quotes, max_sentences=2), quotes, started)
+            return
         yield from self._finish(answer, raw, passages, started)
-
-    def _ask_again(self, question: str, passages: dict[int, Passage], declined, answer: Answer):
-        """The same prompt (its prefix cached), with the token that began the sentinel's second word
-        barred, so the model writes the answer it was unsure about; the answer is checked like any other."""
-        barred = {str(tok_id): -100 for _, _, tok_id in declined.logprobs[1:2] if tok_id is not None}
-        result = self.chat_model.stream(build_messages(question, passages), max_tokens=self.settings.max_answer_tokens,
-                                        temperature=self.settings.temperature, body={"logit_bias": barred})
-        for delta in filter_stream(result, passages):
-            yield StreamEvent("token", text=delta)
-        answer.timings["asked_again"] = 1
-        usage = result.completion.usage or {}
-        answer.usage = {k: answer.usage.get(k, 0) + usage.get(k, 0) for k in set(answer.usage) | set(usage)}
-        return result.completion
 
     def _by_code(self, answer: Answer, text: str, passages: dict[int, Passage], started: float) -> Iterator[StreamEvent]:
         """An answer no model wrote (a listing, or extractive quotes): shown at once, checked as quotes."""
         answer.context = {k: format_source(k, p) for k, p in passages.items()}
-        answer.timings["first_token_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        answer.timings.setdefault("first_token_ms", round((time.perf_counter() - started) * 1000, 1))
         yield StreamEvent("token", text=text)
         yield from self._finish(answer, text, passages, started, by_code=True)
 

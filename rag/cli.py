@@ -218,6 +218,8 @@ def _print_answer(answer, *, echo_text: bool = True) -> None:
         click.echo(answer.text)
     if answer.abstained:
         click.echo(f"Why: {abstain_words(answer.abstain_reason)}")
+    if answer.quoted:
+        click.echo("(quoted from the closest papers: the model did not write an answer)")
     if answer.unsupported_sentences:
         click.secho("\nNot supported by the cited sources:", fg="yellow")
         for sentence in answer.unsupported_sentences:

@@ -276,3 +276,18 @@ def filter_words(question: str, applied: dict) -> str:
         rest = rest.replace(applied["venue"].lower(), " ")
         rest = re.sub(r"\b(" + "|".join(VENUE_ACRONYMS) + r")\b", " ", rest)
     return re.sub(r"\b(1[89]|20)\d\d\b|'s\b", " ", rest)
+
+
+# ---------------------------------------------------------------- what kind of answer
+
+_DETAIL_RE = re.compile(
+    r"\bhow\s+(?:many|much|long|large|big|fast|often|deep|wide)\b|"
+    r"\b(?:what|which)\b[^?]{0,60}?\b(?:learning[- ]rates?|batch[- ]sizes?|optimi[sz]ers?|discount factors?|"
+    r"hyper-?parameters?|epochs?|steps|seeds?|hardware|gpus?|tpus?|chips|temperature|weight decay|dropout|"
+    r"sizes?|numbers?|amounts?|counts?|values?|rates?|percentages?|scores?)\b", re.I)
+
+
+def asks_for_detail(question: str) -> bool:
+    """True when the question asks for a quantity or a training setting ("How many GPUs ...?",
+    "What learning rate ...?"): a passage on the right topic is not an answer to it."""
+    return bool(_DETAIL_RE.search(question))

@@ -80,11 +80,11 @@ class Settings(BaseSettings):
         description="An LLM reads only the retrieved papers whose fused score is at least this share of the "
         "best one's (fewer, better sources; 0 = all top_k). All top_k papers are still listed as sources.",
     )
-    rescue_below: float = Field(
-        0.0, ge=0.0, le=1.0,
-        description="When the model declines with a probability below this (from the logprobs llama.cpp "
-        "reports), it is asked once more with the sentinel barred, and that answer is checked as usual "
-        "(0 = never).",
+    quote_rescue: bool = Field(
+        True,
+        description="When the model declines a question that does not ask for a quantity or a setting, show "
+        "the best-matching sentences of the closest papers instead, quoted and cited (measured on both "
+        "question sets, see BENCHMARKS.md); false = the decline stands.",
     )
     quote_min_share: float = Field(
         0.85, ge=0.0, le=1.0,

@@ -136,6 +136,7 @@ class Answer:
     abstain_reason: str | None = None  # a key of ABSTAIN_REASONS when abstained, else None
     withheld: str = ""  # the draft an "unsupported" abstention kept back: for inspection, never shown as an answer
     added_citations: list[int] = field(default_factory=list)  # keys code gave sentences the model left uncited
+    quoted: bool = False  # the text quotes its sources verbatim: the model declined, code quoted the closest papers
     context: dict[int, str] = field(default_factory=dict)  # key -> the source exactly as the answer's writer read it
 
     def to_dict(self) -> dict:

@@ -95,6 +95,12 @@ def test_abstention_is_rendered_as_an_abstention(app):
     assert 'data-reason="weak_evidence"' in html and "close enough to the question" in html
 
 
+def test_a_quoted_answer_says_it_is_quoted():
+    html = render.answer_html(_answer(quoted=True))
+    assert "Quoted from the closest papers" in html and 'class="rag-answer"' in html
+    assert "Quoted from the closest papers" not in render.answer_html(_answer())
+
+
 @pytest.mark.parametrize("reason, words", [
     ("model_declined", "The papers found do not state this."),
     ("unsupported", "An answer was drafted but could not be checked against its sources"),

@@ -157,6 +157,9 @@ def answer_html(answer: Answer, asked: str | None = None) -> str:
     titles = {c.key: c.title or "Untitled" for c in answer.citations}
     text = _cite_links(text, titles)
     parts = [f'<div class="rag-answer"><div class="rag-text">{text}</div>']
+    if answer.quoted:
+        parts.append('<div class="rag-quoted">Quoted from the closest papers: the model did not write an answer, '
+                     "so these are their own sentences.</div>")
     if answer.unsupported_sentences:
         n = len(answer.unsupported_sentences)
         parts.append('<div class="rag-warn">⚠ The highlighted sentence' + (" is" if n == 1 else "s are") +
@@ -271,6 +274,7 @@ details.rag-card[open] .rag-more { display: none; }
 mark.rag-hl { background: #d8ecff; color: inherit; padding: 0 2px; border-radius: 2px; }
 .dark mark.rag-hl { background: #1d3b5c; }
 .rag-card-meta { margin: 0 0.7rem 0.5rem 2.9rem; font-size: 0.78rem; color: var(--body-text-color-subdued); }
+.rag-quoted { margin-top: 0.4rem; font-size: 0.86rem; font-style: italic; color: var(--body-text-color-subdued); }
 .rag-footer, .rag-readas { margin-top: 0.5rem; font-size: 0.78rem; color: var(--body-text-color-subdued); }
 .rag-readas { margin-top: 0.1rem; font-style: italic; }
 .rag-abstain { background: var(--background-fill-secondary); border: 1px dashed var(--border-color-primary);
