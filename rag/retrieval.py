@@ -438,7 +438,8 @@ def _passage(p: Record, chunk_id: str, text: str, score: float) -> Passage:
     anything that would read as a citation key, for every backend, prompt and card alike."""
     return Passage(paper_id=p.id, chunk_id=chunk_id, text=defang(text), title=defang(p.title),
                    authors=_authors(p), year=p.year, venue=defang(p.venue),
-                   score=round(float(score), 6), authors_complete=p.authors_complete)
+                   score=round(float(score), 6), authors_complete=p.authors_complete, date=p.date,
+                   categories=list(p.categories))
 
 
 def _authors(p: Record) -> list[str]:

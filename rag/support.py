@@ -71,9 +71,16 @@ _WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
 
 
 def _known_text(p: Passage) -> str:
-    """Everything a passage gives as evidence (text, title, byline, venue, year), case kept (it tells
-    abbreviations from words); fields are kept apart so that no phrase or acronym spans two of them."""
-    return " . ".join([p.text, p.title or "", ", ".join(p.authors), p.venue or "", str(p.year or "")])
+    """Everything a passage gives as evidence (text, title, byline, venue, date with its month's
+    name, arXiv categories with their names), case kept (it tells abbreviations from words); fields
+    are kept apart so that no phrase or acronym spans two of them."""
+    from rag.questions import CATEGORY_NAMES, MONTHS
+
+    month = int(p.date[5:7]) if p.date and len(p.date) >= 7 and p.date[5:7].isdigit() else 0
+    when = [str(p.year or ""), p.date or ""] + [m.capitalize() for m, i in MONTHS.items() if i == month]
+    cats = [c for code in p.categories for c in (code, code.upper(), *(n.title() for n in CATEGORY_NAMES.get(code, ())),
+                                                  *(["Computer Science"] if code.startswith("cs.") else []))]
+    return " . ".join([p.text, p.title or "", ", ".join(p.authors), p.venue or "", *when, *cats])
 
 
 def _base(word: str) -> str:

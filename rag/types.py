@@ -79,6 +79,8 @@ class Passage:
     venue: str | None
     score: float
     authors_complete: bool = True
+    date: str | None = None  # ISO, as the record gives it (the support check knows its month)
+    categories: list[str] = field(default_factory=list)  # arXiv codes (the support check knows their names)
 
     def to_dict(self) -> dict:
         return asdict(self)

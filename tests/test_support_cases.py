@@ -85,3 +85,15 @@ def test_check_support(case, embed):
 
 def test_the_cosine_misses_are_still_cases():
     assert COSINE_MISSES <= {c["sentence"] for c in CASES if c["expect"] == "pass"}
+
+
+@pytest.mark.parametrize("date, cats, sentence, novel", [
+    ("2025-06-12", [], "Curriculum layer scaling was listed in June 2025 [1].", []),
+    ("2025-05-02", [], "Curriculum layer scaling was listed in June 2025 [1].", ["June"]),
+    ("2025-06-12", ["cs.GT"], "It is a Game Theory paper [1].", []),
+    ("2025-06-12", ["cs.GT"], "It is a Robotics paper [1].", ["Robotics"]),
+])
+def test_the_date_and_the_categories_are_evidence_too(date, cats, sentence, novel):
+    p = Passage(paper_id="p", chunk_id="p#0", text="We scale layers with a curriculum.", title="Curriculum Layers",
+                authors=["Ann Lee"], year=2025, venue=None, score=0.6, date=date, categories=cats)
+    assert novel_terms(sentence, [_known_text(p)]) == novel
