@@ -193,7 +193,7 @@ def _store_titles(settings) -> dict[str, str | None]:
 def _check_store(dataset, settings) -> dict[str, list[str]]:
     """Gold paper ids per question, checked against the store before anything costly is built:
     an empty store or a gold title the store lacks is an error now, not after the baselines."""
-    from rag.api import _paper_count
+    from rag.api import paper_count as _paper_count
     from rag.errors import IndexEmpty
 
     if _paper_count(settings) == 0:

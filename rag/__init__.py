@@ -3,10 +3,30 @@
     from rag import ask
     answer = ask("Which paper proposes Griffin?")
     print(answer.text, [c.title for c in answer.citations])
+
+    from rag import Assistant, ingest, load_settings
+    report = ingest(["papers/"], settings=load_settings())    # an IngestReport
+
+Everything a library user calls is here (`__all__`); the modules behind it are the implementation.
 """
 
-from rag.errors import ConfigError, IndexEmpty, InputError, RagError, StoreError
-from rag.types import NO_ANSWER, Answer, Citation, Filters, Passage, SourceHit
+import sys as _sys
+from types import ModuleType as _ModuleType
+
+from rag.errors import ConfigError, IndexEmpty, InputError, LLMError, LocalServerError, RagError, StoreError
+from rag.types import (
+    NO_ANSWER,
+    Answer,
+    Citation,
+    Facets,
+    Filters,
+    FiltersApplied,
+    Passage,
+    SourceHit,
+    StreamEvent,
+    Timings,
+    Usage,
+)
 
 __version__ = "0.1.0"
 
@@ -15,22 +35,51 @@ __all__ = [
     "Assistant",
     "Citation",
     "ConfigError",
+    "Facets",
     "Filters",
+    "FiltersApplied",
     "IndexEmpty",
+    "IngestReport",
     "InputError",
+    "LLMError",
+    "LocalServerError",
     "NO_ANSWER",
     "Passage",
     "RagError",
+    "Settings",
     "SourceHit",
     "StoreError",
+    "StreamEvent",
+    "Timings",
+    "Usage",
     "ask",
+    "ingest",
+    "load_settings",
+    "paper_count",
 ]
+
+# The rest pull in pydantic or the retrieval stack: loaded on first use, so `import rag` (and `rag --help`) stay light
+_LAZY = {"ask": "rag.api", "Assistant": "rag.api", "paper_count": "rag.api", "ingest": "rag.ingest",
+         "IngestReport": "rag.ingest", "Settings": "rag.settings", "load_settings": "rag.settings"}
 
 
 def __getattr__(name: str):
-    # ask and Assistant pull in the retrieval stack: load it on first use, so `import rag` stays light
-    if name in ("ask", "Assistant"):
-        from rag import api
+    if name in _LAZY:
+        import importlib
 
-        return getattr(api, name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'rag' has no attribute {name!r}")
+
+
+class _Package(_ModuleType):
+    """`rag.ingest` is the function: importing the submodule `rag.ingest` must not replace it."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "ingest" and isinstance(value, _ModuleType):
+            return  # the module stays reachable as sys.modules["rag.ingest"] and by `from rag.ingest import ...`
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package

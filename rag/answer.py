@@ -19,7 +19,6 @@ import math
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.chunking import author_line
@@ -30,7 +29,7 @@ from rag.extractive import cite, extractive_answer, is_listing_question, listing
 from rag.prompts import examples, render
 from rag.questions import asks_for_detail
 from rag.support import SentenceCheck, check_support
-from rag.types import NO_ANSWER, Answer, Citation, Filters, Passage
+from rag.types import NO_ANSWER, Answer, Citation, Filters, Passage, StreamEvent
 
 MAX_SENTENCES = 3
 WITHHELD = "[withheld: the sentence repeated the assistant's own instructions]"
@@ -38,16 +37,6 @@ WITHHELD = "[withheld: the sentence repeated the assistant's own instructions]"
 _META = re.compile(r"^\W*(?:yes|no)?\W*(?:the\s+)?(?:collection|sources?|papers?)\s+(?:does|do|did)\s+(?:not\s+)?"
                    r"(?:answer|address|cover)\b[^.!?]*[.!?]?(?:\s*\[\d+\])*\W*$", re.I)
 _SENTINEL_CORE = re.compile(r"(collection|sources) (does|do) not answer (this|the question)", re.I)
-
-
-@dataclass
-class StreamEvent:
-    """`kind` is "token" (with `text`, already citation-filtered), "reset" (forget the tokens so far:
-    the model declined and quotes from the sources follow) or "answer" (with the final `answer`)."""
-
-    kind: str
-    text: str = ""
-    answer: Answer | None = None
 
 
 def format_source(key: int, p: Passage) -> str:

@@ -5,20 +5,27 @@
     answer.citations[0].title
 
 `Assistant` loads the store, the retriever and the model once and is safe to share between
-threads: it keeps no per-question state. The UI and the eval harness are thin clients of it.
-This module wires parts together; the work is done in `rag.retrieval`, `rag.answer`, `rag.llm`.
+threads: it keeps no per-question state. It also adds files to its store (`add_files`) and says
+what the collection can be filtered by (`facets`). The UI and the eval harness are thin clients of
+it. This module wires parts together; the work is done in `rag.retrieval`, `rag.answer`,
+`rag.llm` and `rag.ingest`.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rag.answer import AnswerChain, StreamEvent
+from rag.answer import AnswerChain
 from rag.errors import IndexEmpty
 from rag.settings import Settings, load_settings
-from rag.types import Answer, Filters
+from rag.types import Answer, Facets, Filters, StreamEvent
+
+if TYPE_CHECKING:
+    from rag.ingest import IngestReport
 
 _FOLLOW_UP = re.compile(r"^(and|but|also|what about|how about|which of)\b|\b(those|these|them|they|it|that one|ones)\b",
                         re.I)
@@ -36,9 +43,11 @@ def _messages(history: Sequence) -> list[dict]:
     return out
 
 
-def _paper_count(settings: Settings) -> int:
+def paper_count(settings: Settings | None = None) -> int:
+    """How many papers are indexed in the data directory of `settings` (0 before the first ingest)."""
     from rag.state import State
 
+    settings = settings or load_settings()
     if not settings.state_path.exists():
         return 0
     state = State(settings.state_path)
@@ -51,21 +60,50 @@ def _paper_count(settings: Settings) -> int:
 class Assistant:
     """Store, retriever and model, loaded once. `ask`, `stream`, `chat` and `chat_stream`."""
 
-    def __init__(self, settings: Settings | None = None, *, retriever=None, chat_model=None, embedder=None) -> None:
+    def __init__(self, settings: Settings | None = None, *, retriever=None, chat_model=None, embedder=None,
+                 store=None) -> None:
+        """Each dependency not given is built from `settings` (default: the environment); `store`
+        is the `rag.store.ChunkStore` a new retriever reads (ignored when `retriever` is given)."""
         from rag.embeddings import CachedEmbedder, EmbeddingCache, get_embedder
         from rag.llm import make_chat_model
         from rag.retrieval import Retriever
 
         self.settings = settings or load_settings()
-        if retriever is None and _paper_count(self.settings) == 0:
+        if retriever is None and paper_count(self.settings) == 0:
             raise IndexEmpty(f"no papers indexed in {self.settings.data_dir}; run: rag ingest PATH "
                              "(or rag ingest for the built-in sample)")
         model = embedder or get_embedder(self.settings.embed_model, threads=self.settings.embed_threads,
                                          batch_size=self.settings.embed_batch_size)
-        self.retriever = retriever or Retriever(self.settings, embedder=model)
+        self.retriever = retriever or Retriever(self.settings, store=store, embedder=model)
         self.chat_model = chat_model if chat_model is not None else make_chat_model(self.settings)
         cache = CachedEmbedder(model, EmbeddingCache(self.settings.cache_dir / "embeddings.sqlite"))
         self.chain = AnswerChain(self.settings, self.retriever, self.chat_model, cache.embed)
+
+    @property
+    def model_name(self) -> str:
+        """The model that writes the answers ("extractive" when none does)."""
+        return self.chain.model_name
+
+    def add_files(self, paths: Iterable[str | Path], *, say: Callable[[str], object] = print) -> IngestReport:
+        """Ingest files and folders into this assistant's store (with its own store and embedder),
+        then reload its retriever, so the next question finds their papers. No path, no change.
+        `say` hears progress; a file that cannot be read is in the report, a store failure raises."""
+        from rag.ingest import IngestReport, ingest
+
+        paths = list(paths)
+        if not paths:  # ingest() with no path means the sample corpus: not what "add nothing" asks
+            return IngestReport()
+        report = ingest(paths, settings=self.settings, say=say, store=self.retriever.store,
+                        embedder=self.retriever.embedder)
+        self.retriever.refresh()
+        return report
+
+    def facets(self) -> Facets:
+        """What the collection can be filtered by: its authors, years and categories, and its paper count."""
+        catalog = self.retriever.catalog
+        authors = sorted(catalog.by_author, key=_last_name_first)
+        return Facets(papers=len(catalog.papers), authors=authors, years=sorted(catalog.by_year),
+                      categories=sorted(catalog.by_category))
 
     def warm_up(self) -> None:
         """Load the model now (and, for a local model, read the fixed prompt prefix into its cache)."""
@@ -108,14 +146,26 @@ class Assistant:
         return f"{users[-1]} {message}" if _FOLLOW_UP.search(message) or len(message.split()) < 5 else message
 
 
+def _last_name_first(name: str) -> tuple[str, str]:
+    words = name.split()
+    return (words[-1].casefold() if words else "", name.casefold())
+
+
 _DEFAULT: dict[str, Assistant] = {}
 _DEFAULT_LOCK = threading.Lock()
 
 
 def ask(question: str, *, filters: Filters | dict | None = None, top_k: int | None = None,
-        settings: Settings | None = None) -> Answer:
-    """Answer one question from the indexed collection, with checked citations."""
+        settings: Settings | None = None, retriever=None, chat_model=None, embedder=None, store=None) -> Answer:
+    """Answer one question from the indexed collection, with checked citations.
+
+    With only `settings` (default: the environment), the `Assistant` built for them is kept for the
+    next call with the same settings. Given dependencies (see `Assistant`) are used as they are,
+    in an `Assistant` made for this call: to ask many questions with them, make one yourself."""
     settings = settings or load_settings()
+    given = {"retriever": retriever, "chat_model": chat_model, "embedder": embedder, "store": store}
+    if any(v is not None for v in given.values()):
+        return Assistant(settings, **given).ask(question, filters=filters, top_k=top_k)
     secret = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
     key = settings.model_dump_json() + secret  # SecretStr dumps as stars: keep two keys apart
     with _DEFAULT_LOCK:

@@ -1,13 +1,16 @@
 """The project's exception tree. Every message names the fix.
 
     RagError
-    ├── ConfigError        a setting is wrong or a component is not installed
-    ├── InputError         a file cannot be read or parsed (names the file and the line)
-    ├── StoreError         the vector store is unreachable or inconsistent
-    └── IndexEmpty         nothing is indexed yet
+    ├── ConfigError          a setting is wrong or a component is not installed
+    │   └── LocalServerError the local model server could not start
+    ├── InputError           a file cannot be read or parsed (names the file and the line)
+    ├── StoreError           the vector store is unreachable or inconsistent
+    ├── IndexEmpty           nothing is indexed yet
+    └── LLMError             the model server failed: unreachable, refusing, too slow, or garbled
 
-Code below the CLI raises these; the CLI prints them as one line and exits non-zero, so a user
-never sees a traceback for their own mistake.
+All are exported from `rag`, so a caller tells a model failure (`LLMError`) from a store failure
+(`StoreError`) without importing a private module. Code below the CLI raises these; the CLI prints
+them as one line and exits non-zero, so a user never sees a traceback for their own mistake.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ class RagError(Exception):
 
 class ConfigError(RagError):
     """A setting is invalid, or a component it names is not installed."""
+
+
+class LocalServerError(ConfigError):
+    """The local model server could not start."""
 
 
 class InputError(RagError):
@@ -41,3 +48,8 @@ class StoreError(RagError):
 
 class IndexEmpty(RagError):
     """Nothing is indexed in the data directory yet."""
+
+
+class LLMError(RagError):
+    """The model server could not be reached, refused the request, kept failing, sent something that
+    is not a chat completion, or ran out of time."""

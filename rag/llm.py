@@ -34,16 +34,11 @@ import httpx2
 import openai
 from openai.types.chat import ChatCompletion
 
-from rag.errors import ConfigError, RagError
+from rag.errors import ConfigError, LLMError
 
 log = logging.getLogger(__name__)
 KEPT_LOGPROBS = 8  # first tokens whose logprobs a Completion keeps (the answer chain reads how sure a decline was)
 _MALFORMED = (ValueError, AttributeError, TypeError, IndexError, KeyError)  # json.JSONDecodeError is a ValueError
-
-
-class LLMError(RagError):
-    """The model server could not be reached, refused the request, kept failing, sent something that
-    is not a chat completion, or ran out of time."""
 
 
 @dataclass(slots=True)

@@ -29,14 +29,10 @@ import threading
 import time
 from pathlib import Path
 
-from rag.errors import ConfigError
+from rag.errors import ConfigError, LocalServerError
 from rag.local_model import MODEL_NAME
 
 READY = "READY "
-
-
-class LocalServerError(ConfigError):
-    """The local model server could not start."""
 
 
 def runtime_available() -> bool:

@@ -1,12 +1,15 @@
 """The values that flow from retrieval to the user: `Record -> Chunk -> Passage -> Answer`.
 
-Plain dataclasses with `to_dict()` for JSON output. No behaviour beyond small conveniences:
-retrieval (`rag.retrieval`) makes passages, the answer chain (`rag.answer`) makes answers.
+Plain dataclasses with `to_dict()` for JSON output, and TypedDicts for the dict fields of `Answer`
+(`FiltersApplied`, `Timings`, `Usage`: each key is optional, present when the step that writes it
+ran). No behaviour beyond small conveniences: retrieval (`rag.retrieval`) makes passages, the
+answer chain (`rag.answer`) makes answers and stream events, `rag.api.Assistant.facets` makes facets.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Literal, TypedDict
 
 # The one sentinel for "the collection does not answer this": prompts, parser, UI and eval share it.
 NO_ANSWER = "The collection does not answer this."
@@ -120,6 +123,36 @@ class Citation:
         return asdict(self)
 
 
+class FiltersApplied(TypedDict, total=False):
+    """The filters a retrieval used: those given, resolved to collection names, plus those found in the question."""
+
+    authors: list[str]
+    year_from: int
+    year_to: int
+    venue: str
+    categories: list[str]
+    months: list[str]
+    auto: list[str]  # kinds of filter detected in the question ("authors", "year", ...)
+    matched_papers: int  # papers the filters allow (absent when nothing filtered)
+
+
+class Timings(TypedDict, total=False):
+    """Milliseconds per step of an answer, and the retrieval's evidence score."""
+
+    retrieval_ms: float
+    evidence: float
+    first_token_ms: float
+    decline_p: float  # how sure a model decline was (a local model's logprobs), when known
+    total_ms: float
+
+
+class Usage(TypedDict, total=False):
+    """Tokens the model server counted (empty for answers no model wrote)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+
+
 @dataclass(slots=True)
 class Answer:
     """A checked answer. `citations` only ever holds keys that were given to the model."""
@@ -131,15 +164,41 @@ class Answer:
     abstained: bool = False
     unsupported_sentences: list[str] = field(default_factory=list)
     invalid_citations: list[str] = field(default_factory=list)
-    filters_applied: dict = field(default_factory=dict)
-    timings: dict = field(default_factory=dict)
-    usage: dict = field(default_factory=dict)
+    filters_applied: FiltersApplied = field(default_factory=dict)
+    timings: Timings = field(default_factory=dict)
+    usage: Usage = field(default_factory=dict)
     model: str = ""
     abstain_reason: str | None = None  # a key of ABSTAIN_REASONS when abstained, else None
     withheld: str = ""  # the draft an "unsupported" abstention kept back: for inspection, never shown as an answer
     added_citations: list[int] = field(default_factory=list)  # keys code gave sentences the model left uncited
     quoted: bool = False  # the text quotes its sources verbatim: the model declined, code quoted the closest papers
     context: dict[int, str] = field(default_factory=dict)  # key -> the source exactly as the answer's writer read it
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+StreamKind = Literal["token", "reset", "answer"]
+
+
+@dataclass
+class StreamEvent:
+    """`kind` is "token" (with `text`, already citation-filtered), "reset" (forget the tokens so far:
+    the model declined and quotes from the sources follow) or "answer" (with the final `answer`)."""
+
+    kind: StreamKind
+    text: str = ""
+    answer: Answer | None = None
+
+
+@dataclass(slots=True)
+class Facets:
+    """What a collection can be filtered by, as the chat window's side panel offers it."""
+
+    papers: int = 0
+    authors: list[str] = field(default_factory=list)  # by last name, then first
+    years: list[int] = field(default_factory=list)  # ascending
+    categories: list[str] = field(default_factory=list)  # sorted
 
     def to_dict(self) -> dict:
         return asdict(self)
