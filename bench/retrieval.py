@@ -94,9 +94,9 @@ def evaluate(retriever, queries: list[tuple[str, set[str]]], key) -> dict[str, d
     bm25mod.STEM = True
     started = time.perf_counter()
     for n, (question, gold) in enumerate(queries, 1):
-        qv, dense, _, sparse, _, _ = retriever.rankings(question)
+        ranks = retriever.rankings(question)
         for name, kw in CONFIGS:
-            ranked = [p for p, _ in fuse(dense, sparse, **kw)]
+            ranked = [p for p, _ in fuse(ranks.dense, ranks.bm25, **kw)]
             rows[name].append(metrics(ranked, gold, key))
         bm25mod.STEM = False
         allowed = None  # auto filters are not exercised by the plain-BM25 variant

@@ -133,12 +133,13 @@ class Systems:
         out: dict[str, tuple[list[tuple[str, float]], float]] = {}
         project = [n for n in self.names if n != "llamaindex"]
         if project:
-            _, dense, _, sparse, _, timings = self.retriever.rankings(question)
+            ranks = self.retriever.rankings(question)
+            timings = ranks.timings
             cost = {"hybrid": timings["embed"] + timings["dense"] + timings["bm25"],
                     "dense": timings["embed"] + timings["dense"], "bm25": timings["bm25"]}
             for name in project:
                 t = time.perf_counter()
-                ranked = fuse(dense, sparse, mode=name, rrf_k=self.retriever.settings.rrf_k,
+                ranked = fuse(ranks.dense, ranks.bm25, mode=name, rrf_k=self.retriever.settings.rrf_k,
                               method=self.retriever.settings.fusion)
                 out[name] = (ranked[:DEPTH], round(cost[name] + (time.perf_counter() - t) * 1000, 2))
         if self.llamaindex is not None:

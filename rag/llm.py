@@ -8,21 +8,20 @@
     model.progress = print                     # hear "waiting for ..." and "retrying in ..."
 
 Works with any OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp). Every call has a time
-budget (`_Budget`): at most `timeout` s without a token (RAG_LLM_TIMEOUT; connecting, retries and
-their sleeps included, keep-alive bytes do not count) and `deadline` s in all (RAG_LLM_DEADLINE,
-the whole answer). Retries (exponential backoff with jitter, honouring Retry-After) on 429, 5xx
-and lost connections while the budget lasts, never on timeouts or other 4xx, and for streams only
-before the first token; a Retry-After longer than what is left fails at once. A 200 that is not a
-chat completion (not JSON, an HTML page, no events) is an error, never an empty answer. Failures
-become `LLMError`: one line naming the server and the fix. It does not build prompts, parse
-citations or check answers (`rag.answer` does), and prints nothing (`progress` is the caller's).
+budget (`rag.llm_budget.Budget`): at most `timeout` s without a token (RAG_LLM_TIMEOUT; connecting,
+retries and their sleeps included, keep-alive bytes do not count) and `deadline` s in all
+(RAG_LLM_DEADLINE, the whole answer). The retries are the openai client's own, on 429, 5xx and
+lost connections (a stream's only before it starts), never on timeouts or other 4xx, and bounded
+by the budget: a Retry-After or backoff longer than what is left fails at once (`rag.llm_budget`).
+A 200 that is not a chat completion (not JSON, an HTML page, no events) is an error, never an empty
+answer. Failures become `LLMError`: one line naming the server and the fix. It does not build
+prompts, parse citations or check answers (`rag.answer` does), and prints nothing (`progress` is
+the caller's).
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import random
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -30,13 +29,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import httpx2
 import openai
 from openai.types.chat import ChatCompletion
 
 from rag.errors import ConfigError, LLMError
+from rag.llm_budget import Budget, OutOfTime, RetryingClient, head, watched_http_client
 
-log = logging.getLogger(__name__)
 KEPT_LOGPROBS = 8  # first tokens whose logprobs a Completion keeps (the answer chain reads how sure a decline was)
 _MALFORMED = (ValueError, AttributeError, TypeError, IndexError, KeyError)  # json.JSONDecodeError is a ValueError
 
@@ -79,149 +77,54 @@ class ChatModel(Protocol):
                stop: list[str] | None = None) -> StreamResult: ...
 
 
-class _Budget:
-    """One call's time on `model.clock`: `model.timeout` s without a token (counted from the start,
-    then from each token) and `model.deadline` s in all. `left()` is what remains of the nearer one."""
-
-    def __init__(self, model: OpenAIChatModel) -> None:
-        self.model, self.clock = model, model.clock
-        self.start = self.last = model.clock()
-        self.pieces, self.bytes_seen = 0, False
-
-    def token(self) -> None:
-        self.pieces += 1
-        self.last = self.clock()
-
-    def _deadline_first(self) -> bool:
-        return self.start + self.model.deadline <= self.last + self.model.timeout
-
-    def left(self) -> float:
-        return min(self.last + self.model.timeout, self.start + self.model.deadline) - self.clock()
-
-    def check(self) -> None:
-        if self.left() <= 0:
-            raise self.expired()
-
-    def expired(self, retries: int = 0) -> LLMError:
-        m = self.model
-        after = f" after {retries} retries" if retries else ""
-        alive = " (it only kept the connection alive)" if self.bytes_seen and not self.pieces else ""
-        if self._deadline_first():
-            what = "did not finish the answer" if self.pieces else "did not answer"
-            return LLMError(f"the model server at {m.base_url} {what} within the {m.deadline:g}s deadline{alive}"
-                            f"{after}; check it, or raise RAG_LLM_DEADLINE")
-        if self.pieces:
-            return LLMError(f"the model server at {m.base_url} stopped sending the answer for {m.timeout:g}s after "
-                            f"{self.pieces} pieces; ask again, or raise RAG_LLM_TIMEOUT")
-        return LLMError(f"the model server at {m.base_url} did not answer within {m.timeout:g}s{alive}{after}; "
-                        "check it, or raise RAG_LLM_TIMEOUT")
-
-    def too_long(self, delay: float, status: int, retries: int, *, asked: bool) -> LLMError:
-        """No time for the retry after a `status` failure: the server asked for `delay` s (Retry-After)
-        or the backoff would take them."""
-        m = self.model
-        limit, setting = (m.deadline, "RAG_LLM_DEADLINE") if self._deadline_first() else (m.timeout, "RAG_LLM_TIMEOUT")
-        left, allowed = max(self.left(), 0), f"the {limit:g}s allowed ({setting})"
-        if asked:
-            what = f"asked to retry after {delay:g}s ({status}), longer than the {left:.1f}s left of {allowed}"
-        else:
-            failed = f"kept failing ({status}) after {retries} retries" if retries else f"failed ({status})"
-            what = f"{failed}, with only {left:.1f}s of {allowed} left for a retry"
-        return LLMError(f"the model server at {m.base_url} {what}; try again later, or raise {setting}")
-
-
-class _Watched(httpx2.SyncByteStream):
-    """A response body that checks the call's budget at every piece of bytes received, so keep-alive
-    bytes cannot hold a call open past it, and keeps the first bytes for error messages."""
-
-    def __init__(self, inner: httpx2.SyncByteStream, budget: _Budget) -> None:
-        self._inner, self._budget, self.head = inner, budget, b""
-
-    def __iter__(self) -> Iterator[bytes]:
-        for data in self._inner:
-            self._budget.bytes_seen = True
-            if len(self.head) < 200:
-                self.head += data[: 200 - len(self.head)]
-            self._budget.check()
-            yield data
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-def _watch(response: httpx2.Response, budget: _Budget) -> _Watched:
-    """Put `response`'s body under `budget` (before anything of it is read)."""
-    response.stream = _Watched(response.stream, budget)
-    return response.stream
-
-
 class OpenAIChatModel:
     """A model behind an OpenAI-compatible server; `base_url=None` means OpenAI itself. `clock` and
-    `sleep` are injectable for tests; `progress` (None: the log) hears waits and retries."""
+    `sleep` are injectable for tests; `progress` (None: the log) hears waits and retries.
+    `backoff_base`: the first retry's wait (the client's backoff scaled to it: doubling each retry up
+    to 16 times it, less up to 25% jitter)."""
 
     def __init__(self, base_url: str | None, model: str, api_key: str | None, timeout: float = 60.0,
                  max_retries: int = 3, *, max_tokens: int = 300, temperature: float = 0.0,
-                 backoff_base: float = 0.5, backoff_cap: float = 8.0, deadline: float = 120.0,
+                 backoff_base: float = 0.5, deadline: float = 120.0,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         api_key = api_key or os.environ.get("OPENAI_API_KEY")
         if not api_key and not base_url:
             raise ConfigError("no API key for OpenAI; set OPENAI_API_KEY (or RAG_LLM_API_KEY), point "
                               "RAG_LLM_BASE_URL at a local server, or use --backend extractive")
-        self.model, self.max_retries, self.timeout, self.max_tokens = model, max_retries, timeout, max_tokens
-        self.temperature, self.backoff_base, self.backoff_cap = temperature, backoff_base, backoff_cap
-        self.deadline, self.clock, self.sleep = deadline, clock, sleep
+        self.model, self.timeout, self.max_tokens, self.temperature = model, timeout, max_tokens, temperature
+        self.backoff_base, self.deadline, self.clock, self.sleep = backoff_base, deadline, clock, sleep
         self.extra_body: dict | None = None  # server-specific request fields, e.g. llama.cpp's cache_prompt
         self.progress: Callable[[str], None] | None = None
         self.progress_every = 5.0  # seconds between "waiting for the model server" messages
-        self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout,
-                                     max_retries=0)
+        self._client = RetryingClient(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout,
+                                      max_retries=max_retries, http_client=watched_http_client())
         self.base_url = str(self._client.base_url).rstrip("/")
 
     @property
     def name(self) -> str:
         return self.model
 
-    def _request(self, messages, max_tokens, temperature, stop, body, budget: _Budget, **extra):
-        """The response as it starts: a `Stream` with `stream=True`, else a raw response to `.parse()`
-        (the body not read yet either way, so `_watch` can guard it)."""
+    def _request(self, messages, max_tokens, temperature, stop, body, budget: Budget, **extra):
+        """The response, retries included, under `budget`: a `Stream` with `stream=True` (the body not
+        read yet), else a raw response whose body the client read (so a failure there is retried too)."""
         create = (self._client.chat.completions.create if extra.get("stream")
-                  else self._client.chat.completions.with_streaming_response.create)
-        return create(
-            model=self.model, messages=messages, max_tokens=max_tokens or self.max_tokens,
-            temperature=self.temperature if temperature is None else temperature,
-            stop=stop or openai.omit, extra_body={**(self.extra_body or {}), **(body or {})} or None,
-            timeout=max(budget.left(), 0.001), **extra)
+                  else self._client.chat.completions.with_raw_response.create)
+        with budget.running():
+            return create(
+                model=self.model, messages=messages, max_tokens=max_tokens or self.max_tokens,
+                temperature=self.temperature if temperature is None else temperature,
+                stop=stop or openai.omit, extra_body={**(self.extra_body or {}), **(body or {})} or None, **extra)
 
     def complete(self, messages, *, max_tokens=None, temperature=None, stop=None, body=None) -> Completion:
         """`body`: extra request fields for this call only (server-specific, e.g. llama.cpp's id_slot)."""
-        start, budget = time.perf_counter(), _Budget(self)
+        start, budget = time.perf_counter(), Budget(self)
         with self._waiting(budget):
-            for attempt in range(self.max_retries + 1):
-                try:
-                    resp, head, content_type = self._complete_once(messages, max_tokens, temperature, stop, body,
-                                                                   budget)
-                    break
-                except openai.APIError as exc:
-                    self._backoff_or_raise(exc, attempt, budget)
-        return self._completion(resp, head, content_type, start)
-
-    def _complete_once(self, messages, max_tokens, temperature, stop, body, budget: _Budget):
-        """(parsed body, its first bytes, its Content-Type) of one attempt; the body is read here, under
-        the budget, so its read errors are mapped like the client maps those of the request."""
-        with self._request(messages, max_tokens, temperature, stop, body, budget) as raw:
-            response = raw.http_response
-            watched, content_type = _watch(response, budget), response.headers.get("content-type")
             try:
-                return raw.parse(), watched.head, content_type
-            except httpx2.TimeoutException as exc:
-                raise openai.APITimeoutError(request=response.request) from exc
-            except httpx2.RequestError as exc:  # the connection broke off in the body
-                raise openai.APIConnectionError(request=response.request) from exc
-            except _MALFORMED as exc:  # not JSON (json.JSONDecodeError), or not the JSON of an object
-                raise self._malformed(watched.head, content_type) from exc
-
-    def _completion(self, resp, head: bytes, content_type: str | None, start: float) -> Completion:
+                raw = self._request(messages, max_tokens, temperature, stop, body, budget)
+            except (openai.APIError, OutOfTime) as exc:
+                raise self._error(exc, budget) from exc
         try:
+            resp = raw.parse()
             if not isinstance(resp, ChatCompletion):  # the client hands back the text of a non-JSON body
                 raise TypeError(type(resp).__name__)
             choice = resp.choices[0]
@@ -230,34 +133,30 @@ class OpenAIChatModel:
                 raise TypeError(type(text).__name__)
             return Completion(text, resp.model or self.model, _usage(resp.usage), choice.finish_reason, None,
                               _ms(start))
-        except _MALFORMED as exc:
-            raise self._malformed(head, content_type) from exc
+        except _MALFORMED as exc:  # not JSON (json.JSONDecodeError), or not the JSON of a chat completion
+            raise self._malformed(head(raw.http_response), raw.headers.get("content-type")) from exc
 
     def stream(self, messages, *, max_tokens=None, temperature=None, stop=None, body=None) -> StreamResult:
         """`body`: extra request fields for this call only (e.g. `logprobs`, `logit_bias`)."""
         return StreamResult(self._stream(messages, max_tokens, temperature, stop, body))
 
     def _stream(self, messages, max_tokens, temperature, stop, body=None) -> Generator[str, None, Completion]:
-        start, budget = time.perf_counter(), _Budget(self)
+        start, budget = time.perf_counter(), Budget(self)
         with self._waiting(budget):
-            for attempt in range(self.max_retries + 1):
-                try:
-                    return (yield from self._stream_once(messages, max_tokens, temperature, stop, body, budget, start))
-                except openai.APITimeoutError as exc:
-                    raise budget.expired(attempt) from exc
-                except openai.APIError as exc:
-                    if budget.pieces:  # text was already shown: a retry would repeat it
-                        raise LLMError(f"the model server at {self.base_url} broke off the answer after "
-                                       f"{budget.pieces} pieces ({type(exc).__name__}); ask again") from exc
-                    self._backoff_or_raise(exc, attempt, budget)
-        raise AssertionError("unreachable")
+            try:
+                return (yield from self._stream_once(messages, max_tokens, temperature, stop, body, budget, start))
+            except (openai.APIError, OutOfTime) as exc:
+                if budget.pieces and not isinstance(exc, OutOfTime | openai.APITimeoutError):  # text was shown
+                    raise LLMError(f"the model server at {self.base_url} broke off the answer after "
+                                   f"{budget.pieces} pieces ({type(exc).__name__}); ask again") from exc
+                raise self._error(exc, budget) from exc
 
-    def _stream_once(self, messages, max_tokens, temperature, stop, body, budget: _Budget,
+    def _stream_once(self, messages, max_tokens, temperature, stop, body, budget: Budget,
                      start: float) -> Generator[str, None, Completion]:
         model, usage, finish, first_ms, parts, events, logprobs = self.model, {}, None, None, [], 0, []
         with self._request(messages, max_tokens, temperature, stop, body, budget, stream=True,
                            stream_options={"include_usage": True}) as stream:
-            watched, content_type = _watch(stream.response, budget), stream.response.headers.get("content-type")
+            content_type = stream.response.headers.get("content-type")
             try:
                 for chunk in stream:
                     events += 1
@@ -273,10 +172,10 @@ class OpenAIChatModel:
                             budget.token()
                             yield parts[-1]
             except _MALFORMED as exc:
-                sample = getattr(exc, "doc", None) or watched.head  # JSONDecodeError.doc: the bad event
+                sample = getattr(exc, "doc", None) or head(stream.response)  # JSONDecodeError.doc: the bad event
                 raise self._malformed(sample, content_type, pieces=len(parts)) from exc
         if not events:  # e.g. an HTML page: no `data:` line at all
-            raise self._malformed(watched.head, content_type, events=False)
+            raise self._malformed(head(stream.response), content_type, events=False)
         return Completion("".join(parts), model, usage, finish, first_ms, _ms(start), logprobs)
 
     def _malformed(self, sample: bytes | str, content_type: str | None, *, pieces: int = 0,
@@ -291,7 +190,7 @@ class OpenAIChatModel:
                         "RAG_LLM_BASE_URL is its OpenAI-compatible endpoint (usually ending in /v1)")
 
     @contextmanager
-    def _waiting(self, budget: _Budget):
+    def _waiting(self, budget: Budget):
         """While the call runs and no token has come, tell `progress` every `progress_every` s."""
         if self.progress is None:
             yield
@@ -310,44 +209,14 @@ class OpenAIChatModel:
         finally:
             stop.set()
 
-    def _say(self, message: str) -> None:
-        (self.progress or log.info)(message)
-
-    def _backoff_or_raise(self, exc: openai.APIError, attempt: int, budget: _Budget) -> None:
-        """Sleep before retry `attempt + 1` (Retry-After, else backoff with jitter), or raise `LLMError`
-        when the failure is final: a timeout, not retryable, out of retries, or out of time."""
-        if isinstance(exc, openai.APITimeoutError):  # the attempt was given all the time left
-            raise budget.expired(attempt) from exc
-        status = getattr(exc, "status_code", 0) or 0
-        retryable = isinstance(exc, openai.APIConnectionError) or status == 429 or status >= 500
-        if not retryable or attempt >= self.max_retries:
-            raise self._error(exc, attempt) from exc
-        delay, asked = self._delay(attempt, exc)
-        if delay >= budget.left():  # no time for it: say so now rather than sleep and fail later
-            final = budget.too_long(delay, status, attempt, asked=asked) if status else self._error(exc, attempt)
-            raise final from exc
-        why = f"the model server at {self.base_url} said {status}" if status else f"cannot reach {self.base_url}"
-        self._say(f"retrying in {delay:.1f}s ({why})...")
-        self.sleep(delay)
-
-    def _delay(self, attempt: int, exc: openai.APIError) -> tuple[float, bool]:
-        """(seconds to wait, whether the server asked for them with Retry-After)."""
-        response = getattr(exc, "response", None)
-        try:
-            return max(float(response.headers["retry-after"]), 0.0), True
-        except (AttributeError, KeyError, TypeError, ValueError):
-            wait = min(self.backoff_cap, self.backoff_base * 2**attempt)
-            return wait / 2 + random.uniform(0, wait / 2), False
-
-    def _error(self, exc: openai.APIError, retries: int) -> LLMError:
+    def _error(self, exc: openai.APIError | OutOfTime, budget: Budget) -> LLMError:
+        """The `LLMError` for a call the client (or its budget) gave up on."""
+        retries = budget.retries
         after = f" after {retries} retries" if retries else ""
+        if isinstance(exc, OutOfTime | openai.APITimeoutError):  # a timeout: the attempt had all the time left
+            return self._out_of_time(exc if isinstance(exc, OutOfTime) else OutOfTime(budget))
         if isinstance(exc, openai.APIConnectionError):
-            cause, why = exc.__cause__, "connection failed"
-            while cause is not None:
-                why = "connection refused" if isinstance(cause, ConnectionRefusedError) else why
-                cause = cause.__cause__ or cause.__context__
-            return LLMError(f"cannot reach the model server at {self.base_url} ({why}{after}); start it, "
-                            "or set RAG_LLM_BASE_URL / use --backend extractive")
+            return self._unreachable(exc, retries)
         status = getattr(exc, "status_code", 0) or 0
         detail = exc.body.get("message") if isinstance(exc.body, dict) else None
         if not status:  # an error event inside a 200 stream
@@ -363,9 +232,45 @@ class OpenAIChatModel:
         return LLMError(f"the model server refused the request ({status}: {detail or exc.message}); "
                         "check RAG_LLM_MODEL and RAG_MAX_ANSWER_TOKENS")
 
+    def _out_of_time(self, stop: OutOfTime) -> LLMError:
+        """The call ran out of time (`stop.delay` None), or has none for the wait a retry needs."""
+        b, url, status = stop.budget, self.base_url, stop.status
+        if stop.delay is not None and not status:
+            return self._unreachable(stop.error, b.retries)
+        deadline = b.deadline_first()
+        limit, setting = (self.deadline, "RAG_LLM_DEADLINE") if deadline else (self.timeout, "RAG_LLM_TIMEOUT")
+        after = f" after {b.retries} retries" if b.retries else ""
+        if stop.delay is not None:
+            left, allowed = max(b.left(), 0), f"the {limit:g}s allowed ({setting})"
+            if stop.asked:
+                what = f"asked to retry after {stop.delay:g}s ({status}), longer than the {left:.1f}s left of {allowed}"
+            else:
+                failed = f"kept failing ({status}){after}" if b.retries else f"failed ({status})"
+                what = f"{failed}, with only {left:.1f}s of {allowed} left for a retry"
+            return LLMError(f"the model server at {url} {what}; try again later, or raise {setting}")
+        alive = " (it only kept the connection alive)" if b.bytes_seen and not b.pieces else ""
+        if deadline:
+            what = "did not finish the answer" if b.pieces else "did not answer"
+            return LLMError(f"the model server at {url} {what} within the {limit:g}s deadline{alive}{after}; "
+                            "check it, or raise RAG_LLM_DEADLINE")
+        if b.pieces:
+            return LLMError(f"the model server at {url} stopped sending the answer for {limit:g}s after {b.pieces} "
+                            "pieces; ask again, or raise RAG_LLM_TIMEOUT")
+        return LLMError(f"the model server at {url} did not answer within {limit:g}s{alive}{after}; check it, "
+                        "or raise RAG_LLM_TIMEOUT")
+
+    def _unreachable(self, error: BaseException | None, retries: int) -> LLMError:
+        why, cause = "connection failed", error
+        while cause is not None:
+            why = "connection refused" if isinstance(cause, ConnectionRefusedError) else why
+            cause = cause.__cause__ or cause.__context__
+        after = f" after {retries} retries" if retries else ""
+        return LLMError(f"cannot reach the model server at {self.base_url} ({why}{after}); start it, "
+                        "or set RAG_LLM_BASE_URL / use --backend extractive")
+
     def _not_found(self) -> LLMError:
         try:
-            names = ", ".join(sorted(m.id for m in self._client.models.list()))
+            names = ", ".join(sorted(m.id for m in self._client.with_options(max_retries=0).models.list()))
             return LLMError(f"model '{self.model}' not found on the server (404); set RAG_LLM_MODEL to one of: {names}")
         except (openai.OpenAIError, *_MALFORMED):
             return LLMError(f"model '{self.model}' not found at {self.base_url} (404); check RAG_LLM_MODEL, "

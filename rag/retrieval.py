@@ -82,6 +82,20 @@ class Retrieval:
                 "best_similarity": self.best_similarity, "mode": self.mode}
 
 
+@dataclass
+class Rankings:
+    """One question's paper rankings before fusion (`Retriever.rankings`), best first. `chunks`: each
+    dense-ranked paper's best chunk as (chunk id, text, cosine); empty rankings when the filters
+    allow no paper."""
+
+    query_vector: np.ndarray
+    dense: list[tuple[str, float]] = field(default_factory=list)  # (paper id, cosine of its best chunk)
+    chunks: dict[str, tuple[str, str, float]] = field(default_factory=dict)
+    bm25: list[tuple[str, float]] = field(default_factory=list)  # (paper id, BM25 score)
+    filters_applied: dict = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # ms: embed, dense, bm25
+
+
 # ---------------------------------------------------------------- fusion
 
 def rrf(rankings: list[list[str]], k: int, weights: list[float] | None = None) -> dict[str, float]:
@@ -286,52 +300,40 @@ class Retriever:
             return True
 
     def rankings(self, question: str, filters: Filters | dict | None = None, *, auto_filters: bool = True,
-                 catalog: Catalog | None = None):
-        """The pieces `search` fuses: (query vector, dense [(paper, cosine)], dense best chunk per
-        paper {paper: (chunk id, text, cosine)}, BM25 [(paper, score)], filters_applied, timings)."""
+                 catalog: Catalog | None = None) -> Rankings:
+        """The dense and BM25 paper rankings `search` fuses (see `Rankings`)."""
         cat = catalog or self.catalog
-        timings: dict[str, float] = {}
         f = dataclasses.replace(Filters.from_dict(filters))
         f.authors, f.categories, f.months = list(f.authors), list(f.categories), list(f.months)
-        auto: list[str] = []
-        if auto_filters:
-            auto = _apply_detected(question, f, cat)
+        auto = _apply_detected(question, f, cat) if auto_filters else []
         resolved, allowed, where = cat.resolve(f)
         applied = {**resolved.to_dict(), "auto": auto}
         if allowed is not None:
             applied["matched_papers"] = len(allowed)
 
         t = time.perf_counter()
-        qv = self.embedder.embed_query(question)
-        timings["embed"] = _ms(t)
-        dense: list[tuple[str, float]] = []
-        chunks: dict[str, tuple[str, str, float]] = {}
-        sparse: list[tuple[str, float]] = []
+        out = Rankings(self.embedder.embed_query(question), filters_applied=applied)
+        out.timings["embed"] = _ms(t)
         if allowed is not None and not allowed:
-            timings["dense"] = timings["bm25"] = 0.0
-            return qv, dense, chunks, sparse, applied, timings
+            out.timings["dense"] = out.timings["bm25"] = 0.0
+            return out
         t = time.perf_counter()
         if allowed is not None and len(allowed) <= IN_LIMIT and all(pid in cat.chunk_ids for pid in allowed):
             # a filter that allows few papers: score their chunks exactly, fetched by id (Chroma's
             # filtered HNSW query scans metadata, 200+ ms on a 160k-chunk store)
-            best = self._best_chunks(qv, sorted(allowed), cat)
-            ranked = sorted(best.items(), key=lambda kv: -kv[1][2])[: self.settings.candidates]
-            chunks = dict(ranked)
-            dense = [(pid, c[2]) for pid, c in ranked]
+            best = self._best_chunks(out.query_vector, sorted(allowed), cat)
+            out.chunks = dict(sorted(best.items(), key=lambda kv: -kv[1][2])[: self.settings.candidates])
+            out.dense = [(pid, c[2]) for pid, c in out.chunks.items()]
         else:
-            res = self.store.collection.query(query_embeddings=[qv.tolist()], n_results=self.settings.candidates,
-                                              where=where, include=["metadatas", "documents", "distances"])
-            for cid, meta, doc, dist in zip(res["ids"][0], res["metadatas"][0], res["documents"][0],
-                                            res["distances"][0]):
-                pid = (meta or {}).get("paper_id") or cid.rsplit("#", 1)[0]
-                if pid not in chunks and (allowed is None or pid in allowed):
-                    chunks[pid] = (cid, doc or "", 1.0 - float(dist))
-                    dense.append((pid, 1.0 - float(dist)))
-        timings["dense"] = _ms(t)
+            for hit in self.store.nearest(out.query_vector, self.settings.candidates, where):
+                if hit.paper_id not in out.chunks and (allowed is None or hit.paper_id in allowed):
+                    out.chunks[hit.paper_id] = (hit.chunk_id, hit.text, hit.cosine)
+                    out.dense.append((hit.paper_id, hit.cosine))
+        out.timings["dense"] = _ms(t)
         t = time.perf_counter()
-        sparse = cat.bm25.search(question, self.settings.candidates, allowed)
-        timings["bm25"] = _ms(t)
-        return qv, dense, chunks, sparse, applied, timings
+        out.bm25 = cat.bm25.search(question, self.settings.candidates, allowed)
+        out.timings["bm25"] = _ms(t)
+        return out
 
     def search(self, question: str, *, filters: Filters | dict | None = None, top_k: int | None = None,
                mode: str | None = None, auto_filters: bool = True) -> Retrieval:
@@ -348,8 +350,8 @@ class Retriever:
             if not self.catalog.papers:
                 raise IndexEmpty(f"nothing is indexed in {self.settings.data_dir} yet; run: rag ingest")
         cat = self.catalog
-        qv, dense, chunks, sparse, applied, timings = self.rankings(question, filters, auto_filters=auto_filters,
-                                                                    catalog=cat)
+        ranks = self.rankings(question, filters, auto_filters=auto_filters, catalog=cat)
+        dense, sparse, chunks, timings = ranks.dense, ranks.bm25, ranks.chunks, ranks.timings
         t = time.perf_counter()
         fused = fuse(dense if mode != "bm25" else [], sparse if mode != "dense" else [], mode=mode,
                      rrf_k=self.settings.rrf_k, method=self.settings.fusion)
@@ -358,7 +360,7 @@ class Retriever:
         top = [pid for pid, _ in fused[:top_k] if pid in cat.papers]
         missing = [pid for pid in top if pid not in chunks]
         if missing:
-            chunks.update(self._best_chunks(qv, missing, cat))
+            chunks.update(self._best_chunks(ranks.query_vector, missing, cat))
         passages = [_passage(cat.papers[pid], *chunks[pid]) for pid in top if pid in chunks]
         timings["passages"] = _ms(t)
         dense_s, bm25_s = dict(dense), dict(sparse)
@@ -374,7 +376,7 @@ class Retriever:
                                      bm25_score=round(bm25_s[pid], 6) if pid in bm25_s else None))
         best = max((p.score for p in passages), default=0.0)
         timings["total"] = _ms(started)
-        return Retrieval(passages=passages, sources=sources, filters_applied=applied, timings=timings,
+        return Retrieval(passages=passages, sources=sources, filters_applied=ranks.filters_applied, timings=timings,
                          best_similarity=best, mode=mode)
 
     def whole_papers(self, passages: dict[int, Passage]) -> dict[int, Passage]:
@@ -394,19 +396,16 @@ class Retriever:
         (fetched by chunk id when the catalog knows them: a key lookup, not a metadata scan)."""
         known = (catalog or self.catalog).chunk_ids
         if all(pid in known for pid in paper_ids):
-            ids = [cid for pid in paper_ids for cid in known[pid]]
-            got = self.store.collection.get(ids=ids, include=["embeddings", "documents", "metadatas"])
+            got = self.store.chunks(ids=[cid for pid in paper_ids for cid in known[pid]])
         else:
-            got = self.store.collection.get(where={"paper_id": {"$in": paper_ids}},
-                                            include=["embeddings", "documents", "metadatas"])
+            got = self.store.chunks(paper_ids=paper_ids)
         best: dict[str, tuple[str, str, float]] = {}
-        if not got["ids"]:
+        if not got.ids:
             return best
-        sims = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(qv, dtype=np.float32)
-        for cid, doc, meta, sim in zip(got["ids"], got["documents"], got["metadatas"], sims):
-            pid = (meta or {}).get("paper_id") or cid.rsplit("#", 1)[0]
+        sims = got.embeddings @ np.asarray(qv, dtype=np.float32)
+        for cid, pid, text, sim in zip(got.ids, got.paper_ids, got.texts, sims):
             if pid not in best or sim > best[pid][2]:
-                best[pid] = (cid, doc or "", float(sim))
+                best[pid] = (cid, text, float(sim))
         return best
 
 

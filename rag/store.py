@@ -5,13 +5,17 @@ reads back (so its retrievers work on this collection), but with `upsert`, never
 the same chunk twice leaves one copy. Embeddings are always passed in, so Chroma's own default
 embedding function (which downloads a model) is never used. Telemetry is off.
 
-This module does not decide what to write (see `rag.ingest`) or how to rank results.
+Reads are by vector (`nearest`: the chunks closest to a query, with their cosine similarity) or
+by id (`chunks`: stored texts and embeddings, by chunk id or paper id). This module does not decide
+what to write (see `rag.ingest`) or how to rank results (see `rag.retrieval`).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,6 +24,30 @@ from rag.errors import StoreError
 from rag.settings import Settings
 
 UPSERT_BATCH = 1000
+
+
+def paper_id_of(chunk_id: str) -> str:
+    """The paper a chunk belongs to: `rag.chunking` names chunks "<paper id>#<index>"."""
+    return chunk_id.rsplit("#", 1)[0]
+
+
+class ChunkHit(NamedTuple):
+    """One chunk near a query vector."""
+
+    chunk_id: str
+    paper_id: str
+    text: str
+    cosine: float
+
+
+@dataclass(slots=True)
+class StoredChunks:
+    """Chunks read back by id: parallel lists, and their embeddings as one float32 matrix (a row each)."""
+
+    ids: list[str]
+    paper_ids: list[str]
+    texts: list[str]
+    embeddings: np.ndarray
 
 
 def _chroma_settings():
@@ -96,6 +124,27 @@ class ChunkStore:
     def count(self) -> int:
         return self.collection.count()
 
+    def nearest(self, query_vector: np.ndarray, n: int, where: dict | None = None) -> list[ChunkHit]:
+        """The `n` chunks most similar to `query_vector` (best first) among those `where` allows
+        (a Chroma metadata filter; None = all)."""
+        res = self.collection.query(query_embeddings=[np.asarray(query_vector).tolist()], n_results=n, where=where,
+                                    include=["metadatas", "documents", "distances"])
+        return [ChunkHit(cid, _paper_id(cid, meta), doc or "", 1.0 - float(dist))
+                for cid, meta, doc, dist in zip(res["ids"][0], res["metadatas"][0], res["documents"][0],
+                                                res["distances"][0])]
+
+    def chunks(self, *, ids: Sequence[str] | None = None, paper_ids: Sequence[str] | None = None) -> StoredChunks:
+        """The stored chunks with these chunk ids (a key lookup), or else of these papers (a metadata scan)."""
+        if ids is not None:
+            got = self.collection.get(ids=list(ids), include=["embeddings", "documents", "metadatas"])
+        else:
+            got = self.collection.get(where={"paper_id": {"$in": list(paper_ids or [])}},
+                                      include=["embeddings", "documents", "metadatas"])
+        found = got["ids"]
+        vectors = np.asarray(got["embeddings"], dtype=np.float32) if found else np.zeros((0, 0), np.float32)
+        return StoredChunks(list(found), [_paper_id(cid, meta) for cid, meta in zip(found, got["metadatas"])],
+                            [doc or "" for doc in got["documents"]], vectors)
+
     def chunk_hashes(self) -> dict[str, str]:
         """Every chunk id in the collection with the hash of the content it holds."""
         out: dict[str, str] = {}
@@ -113,3 +162,7 @@ class ChunkStore:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         return ChromaVectorStore(chroma_collection=self.collection)
+
+
+def _paper_id(chunk_id: str, metadata: dict | None) -> str:
+    return (metadata or {}).get("paper_id") or paper_id_of(chunk_id)

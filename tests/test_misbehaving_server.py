@@ -111,7 +111,7 @@ def test_backoff_that_would_outlast_the_time_left_stops_and_says_so(fake_openai)
     t = FakeTime()
     fake_openai.fail_next(10, status=503)
     model = model_for(fake_openai, clock=t.clock, sleep=t.sleep)
-    model.backoff_base = 4.0  # waits of 2-4 s, then 4-8 s: the second cannot fit in 5 s
+    model.backoff_base = 4.0  # waits of 3-4 s, then 6-8 s: the second cannot fit in 5 s
     with pytest.raises(LLMError, match=r"kept failing \(503\) after 1 retries, with only [\d.]+s of the 5s "
                                        r"allowed \(RAG_LLM_TIMEOUT\) left for a retry; try again later, "
                                        r"or raise RAG_LLM_TIMEOUT"):
