@@ -30,6 +30,7 @@ from rag.errors import InputError
 from rag.parsers.base import ParseResult, _logical_suffix
 from rag.parsers.common import squash
 from rag.parsers.fields import record_from_fields
+from rag.parsers.names import flip_name
 from rag.records import find_arxiv_id
 
 NAME = "bibtex"
@@ -298,12 +299,7 @@ def parse_bib_authors(raw: str) -> tuple[list[str], bool]:
     """'Last, First and First Last and others' -> (['First Last', 'First Last'], False)."""
     names, complete = [], True
     for name in _split_names(raw):
-        parts = _split_top_commas(name)
-        if len(parts) == 2:            # von Last, First
-            parts = [parts[1], parts[0]]
-        elif len(parts) >= 3:          # von Last, Jr, First
-            parts = [parts[2], parts[0], parts[1]] + parts[3:]
-        full = strip_latex(" ".join(p for p in parts if p))
+        full = strip_latex(flip_name(_split_top_commas(name)))  # 'von Last, First' / 'von Last, Jr, First'
         if full.lower() in ("others", "et al.", "et al"):
             complete = False
         elif full:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from rag.errors import InputError
 from rag.parsers.common import MONTHS, iso_date, parse_date, squash
+from rag.parsers.names import flip_name, is_suffix, pair_last_first
 from rag.records import ARXIV_ID_RE, INVISIBLE_CHARS, OLD_ARXIV_ID_RE, Record, Source, find_arxiv_id
 
 TITLE_KEYS = ("title", "paper_title")
@@ -53,7 +54,6 @@ _ETAL_RE = re.compile(r"[\s,;]*\b(?:et\.?\s*al\.?|and\s+others|others)\s*$", re.
 _ETAL_ITEM_RE = re.compile(r"^(?:et\.?\s*al\.?|others|and\s+others|\.\.\.|…)$", re.I)
 _DANGLING_AND_RE = re.compile(r"^(?:and|&)\s+|\s+(?:and|&)$", re.I)
 _AND_RE = re.compile(r"\s+(?:and|&)\s+|\s*&\s*", re.I)
-_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
 _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le", "dos", "das", "ter", "ten"}
 _INITIALS_RE = re.compile(r"^(?:(?:[A-Z]\.[\s-]*)+|[A-Z]{1,3})$")
 _YMD_RE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
@@ -162,9 +162,7 @@ def _first(d: Mapping[str, object], keys: tuple[str, ...]) -> object:
 def _looks_last_first(left: str, right: str) -> bool:
     """Whether 'left, right' is one name written 'Last, First' rather than two names."""
     lw, rw = left.split(), right.split()
-    if not lw or not rw:
-        return False
-    if right.lower() in _SUFFIXES:
+    if not lw or not rw or is_suffix(right):
         return False
     return len(lw) == 1 or lw[0].lower() in _PARTICLES or bool(_INITIALS_RE.match(right))
 
@@ -177,12 +175,10 @@ def _split_commas(text: str) -> list[str]:
         return parts
     if len(parts) == 2:
         left, right = parts
-        if right.lower() in _SUFFIXES:
-            return [f"{left} {right}"]
-        return [f"{right} {left}"] if _looks_last_first(left, right) else parts
+        return [flip_name(parts)] if is_suffix(right) or _looks_last_first(left, right) else parts
     if len(parts) % 2 == 0 and all(len(p.split()) == 1 or _INITIALS_RE.match(p) for p in parts):
         # 'He, Bobby, Noci, Lorenzo' / 'Smith, J., Doe, K.': Last, First pairs
-        return [f"{parts[i + 1]} {parts[i]}" for i in range(0, len(parts), 2)]
+        return pair_last_first(parts)
     return parts
 
 
@@ -200,8 +196,10 @@ def split_author_string(text: str) -> tuple[list[str], bool]:
         pieces = [squash(p) for p in text.split(";")]
         names = []
         for p in pieces:
-            if p:
-                names.extend(_split_commas(p) if p.count(",") > 1 else [_flip_one(p)])
+            if p.count(",") > 1:
+                names.extend(_split_commas(p))
+            elif p:  # one name: a comma in it is 'Last, First'
+                names.append(flip_name([squash(x) for x in p.split(",")]))
         return names, complete
     if _AND_RE.search(text):
         names = []
@@ -213,15 +211,6 @@ def split_author_string(text: str) -> tuple[list[str], bool]:
                 names.extend(_split_commas(p.strip(" ,")))
         return names, complete
     return _split_commas(text), complete
-
-
-def _flip_one(name: str) -> str:
-    parts = [squash(p) for p in name.split(",", 1)]
-    if len(parts) == 2 and parts[0] and parts[1]:
-        if parts[1].lower() in _SUFFIXES:
-            return f"{parts[0]} {parts[1]}"
-        return f"{parts[1]} {parts[0]}"
-    return squash(name.replace(",", " "))
 
 
 def _name_from_dict(d: Mapping) -> str | None:

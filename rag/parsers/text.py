@@ -1,4 +1,4 @@
-"""Text cleaning shared by the scraped-page parsers: markup, teaser cuts, PDF artefacts, names.
+"""Text cleaning shared by the scraped-page parsers: markup, teaser cuts, PDF artefacts, categories.
 
 What it does:
 - turns LaTeX and markdown markup into plain text (`$\\textit{x}$` -> "x", `70\\%` -> "70%",
@@ -7,14 +7,14 @@ What it does:
 - joins words a site cut in two with a "… (see more)" teaser ("m… (see more)ode" -> "mode");
 - removes PDF-extraction artefacts (an "A BSTRACT" heading, an affiliation footnote carrying an
   arXiv id) and, only in text that showed such artefacts, rejoins split capitals ("Y et" -> "Yet");
-- recognises person names ("John D. Co-Reyes") and "Last, First, Last, First" author lines;
 - maps arXiv subject names and codes to category ids ("Machine Learning" / "LG" -> "cs.LG").
 
 Whitespace collapsing and the removal of invisible characters (zero-width spaces, soft hyphens,
 NUL: "Atten\\u00adtion" -> "Attention") are `rag.parsers.common.squash`, which every cleaner here
 and in `rag.parsers.fields` ends with.
 
-What it does not do: decide where records start or end, or parse dates (see `rag.parsers.common`).
+What it does not do: decide where records start or end, parse dates (see `rag.parsers.common`),
+or recognise person names and 'Last, First' bylines (see `rag.parsers.names`).
 Every function is pure, takes any string and never raises.
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from rag.parsers.common import pair_last_first, squash
+from rag.parsers.common import squash
 
 # ---------------------------------------------------------------------------------------------
 # "… (see more)" teaser cuts
@@ -255,73 +255,6 @@ def clean_abstract(text: str | None) -> tuple[str, str | None]:
     """`clean_text` after PDF-artefact removal; returns (abstract, arXiv id from a footnote)."""
     stripped, arxiv_id = strip_pdf_artefacts(text or "")
     return clean_text(stripped), arxiv_id
-
-
-# ---------------------------------------------------------------------------------------------
-# Person names
-
-_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "das", "du",
-              "la", "le", "bin", "ibn", "al", "el", "ter", "ten", "zu", "y", "e"}
-_INITIALS_RE = re.compile(r"(?:[^\W\d_]\.-?){1,3}")
-_CAMEL_PREFIX_RE = re.compile(r"(?:Mc|Mac|O'|O’|D'|D’|De|Di|La|Le|Van)[A-ZÀ-Þ]")
-
-
-def _is_capitalised_word(tok: str, *, allow_camel: bool) -> bool:
-    for piece in tok.split("-"):
-        letters = piece.replace("'", "").replace("’", "")
-        if not letters or not letters.isalpha() or not piece[0].isupper():
-            return False
-        tail = letters[1:]
-        if tail and tail.isupper():
-            return False  # an acronym such as "ML", not a name
-        if any(c.isupper() for c in tail) and not (allow_camel or _CAMEL_PREFIX_RE.match(piece)):
-            return False
-    return True
-
-
-def _is_name_token(tok: str, *, allow_camel: bool) -> bool:
-    if _INITIALS_RE.fullmatch(tok):
-        return tok[0].isupper()
-    return _is_capitalised_word(tok, allow_camel=allow_camel)
-
-
-def is_name_part(text: str) -> bool:
-    """One side of 'Last, First': 'van Seijen', 'Vinayagam Babu', 'Siddhant M.'."""
-    tokens = text.split()
-    if not 1 <= len(tokens) <= 4:
-        return False
-    ok = [t in _PARTICLES or _is_name_token(t, allow_camel=i == 0) for i, t in enumerate(tokens)]
-    return all(ok) and any(t not in _PARTICLES for t in tokens)
-
-
-def is_person_name(text: str) -> bool:
-    """A 'First [Middle] Last' name of 2-6 tokens: 'John D. Co-Reyes', 'YuXuan Liu'.
-
-    camelCase is accepted only in the first token, so a title word glued to a name
-    ('LabJohn Smith') does not pass as part of one.
-    """
-    tokens = text.split()
-    if not 2 <= len(tokens) <= 6 or tokens[0] in _PARTICLES:
-        return False
-    if tokens[-1] in _PARTICLES or _INITIALS_RE.fullmatch(tokens[-1]):
-        return False
-    return all(t in _PARTICLES or _is_name_token(t, allow_camel=i == 0) for i, t in enumerate(tokens))
-
-
-def parse_name_list(text: str) -> list[str] | None:
-    """'A B, C D' -> ['A B', 'C D'] when every comma-separated item is a person name, else None."""
-    names = [squash(p) for p in text.split(",")]
-    if not names or not all(is_person_name(n) for n in names):
-        return None
-    return names
-
-
-def parse_last_first_line(line: str) -> list[str] | None:
-    """'He, Bobby, van Seijen, Harm' -> ['Bobby He', 'Harm van Seijen'], or None if not such a line."""
-    parts = [squash(p) for p in line.split(",")]
-    if len(parts) < 2 or len(parts) % 2 or not all(is_name_part(p) for p in parts):
-        return None
-    return pair_last_first(line)
 
 
 # ---------------------------------------------------------------------------------------------
