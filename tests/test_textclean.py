@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rag.parsers.latex import latex_to_text
 from rag.parsers.names import is_person_name, parse_name_list
 from rag.parsers.text import (
     category_from_code,
@@ -15,7 +16,6 @@ from rag.parsers.text import (
     clean_text,
     ends_mid_text,
     join_teaser_cuts,
-    latex_to_text,
     strip_markdown_emphasis,
     strip_pdf_artefacts,
     subject_categories,

@@ -23,12 +23,14 @@ nor an abstract is reported as an `InputError` for its line, never a crash.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from rag.errors import InputError
 from rag.parsers.common import MONTHS, iso_date, parse_date, squash
+from rag.parsers.latex import latex_to_text
 from rag.parsers.names import flip_name, is_suffix, pair_last_first
+from rag.parsers.text import join_teaser_cuts, strip_markdown_emphasis
 from rag.records import ARXIV_ID_RE, INVISIBLE_CHARS, OLD_ARXIV_ID_RE, Record, Source, find_arxiv_id
 
 TITLE_KEYS = ("title", "paper_title")
@@ -61,47 +63,15 @@ _LEADING_YEAR_RE = re.compile(r"^(\d{4})(?:$|[-/.]\d{1,2}$)")
 _LIST_SPLIT_RE = re.compile(r"[,;]\s*|\s+")
 
 
-def _cleaner() -> Callable[[str], str]:
-    """Markup removal from `rag.parsers.text` when it is there, else whitespace squashing only.
-
-    Its LaTeX and emphasis helpers are used directly; the "(see more)" teaser join runs only on
-    text that contains such a marker (its regex is costly over 75k abstracts).
-    """
-    try:
-        from rag.parsers import text as _text  # written alongside; optional
-    except Exception:  # noqa: BLE001 - a half-written module must not break structured parsing
-        return squash
-    latex = getattr(_text, "latex_to_text", None)
-    emphasis = getattr(_text, "strip_markdown_emphasis", None)
-    teaser = getattr(_text, "join_teaser_cuts", None)
-    if not callable(latex):
-        fn = getattr(_text, "clean_text", None)
-        return fn if callable(fn) else squash
-
-    def _clean_markup(text: str) -> str:
-        if callable(teaser) and ("more)" in text or "MORE)" in text):
-            text = teaser(text)
-        text = latex(text)
-        if callable(emphasis) and "*" in text:
-            text = emphasis(text)
-        return tidy(text)
-
-    return _clean_markup
-
-
-_clean: Callable[[str], str] | None = None
-
-
 def clean(text: str) -> str:
-    """Light cleaning for titles and abstracts (see `_cleaner`); never raises."""
-    global _clean
-    if _clean is None:
-        _clean = _cleaner()
-    try:
-        out = _clean(text)
-    except Exception:  # noqa: BLE001 - fall back rather than lose the record
-        out = None
-    return tidy(out) if isinstance(out, str) else squash(text)
+    """Titles and abstracts: LaTeX and markdown emphasis removed, whitespace collapsed.
+
+    The "(see more)" teaser join runs only on text holding such a marker in lower or upper case
+    (its own check lower-cases the whole text, which is costly over 75k abstracts).
+    """
+    if "more)" in text or "MORE)" in text:
+        text = join_teaser_cuts(text)
+    return tidy(strip_markdown_emphasis(latex_to_text(text)))
 
 
 _KEY_CACHE: dict[str, str] = {}
