@@ -19,6 +19,7 @@ Stdlib only.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import NamedTuple
@@ -183,12 +184,10 @@ def is_abstention(answer_text: str) -> bool:
 
 def _cached(entails: Entails) -> Entails:
     """One judge call per distinct (premise, hypothesis) within one answer."""
-    memo: dict[tuple[str, str], bool] = {}
 
+    @functools.cache
     def judge(premise: str, hypothesis: str) -> bool:
-        if (premise, hypothesis) not in memo:
-            memo[(premise, hypothesis)] = bool(entails(premise, hypothesis))
-        return memo[(premise, hypothesis)]
+        return bool(entails(premise, hypothesis))
 
     return judge
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 from rag.errors import InputError
@@ -74,7 +75,6 @@ def clean(text: str) -> str:
     return tidy(strip_markdown_emphasis(latex_to_text(text)))
 
 
-_KEY_CACHE: dict[str, str] = {}
 # In names joined by NUL: separators, odd whitespace, invisible characters (a NUL inside a name
 # is caught by counting them), or "and"/"others"/"et al." words.
 _INVISIBLE_BUT_NUL = INVISIBLE_CHARS.replace("\x00-", "\x01-", 1)  # NUL is the separator there
@@ -93,13 +93,12 @@ def tidy(text: str) -> str:
 
 def norm_key(key: object) -> str:
     """'Publication Date' -> 'publication_date'."""
-    k = str(key)
-    got = _KEY_CACHE.get(k)
-    if got is None:
-        got = k.strip().lower().replace(" ", "_").replace("-", "_")
-        if len(_KEY_CACHE) < 10_000:
-            _KEY_CACHE[k] = got
-    return got
+    return _norm_name(str(key))
+
+
+@lru_cache(maxsize=10_000)  # a few dozen distinct names, asked once per field of every row
+def _norm_name(name: str) -> str:
+    return name.strip().lower().replace(" ", "_").replace("-", "_")
 
 
 def _scalar(value: object) -> str | None:
@@ -322,8 +321,13 @@ def arxiv_id_from(d: Mapping[str, object]) -> str | None:
 
 # ---------------------------------------------------------------- the record
 
-_NORMAL_KEYSETS: dict[tuple, bool] = {}
 _AFFILIATION_SPLIT_RE = re.compile(r"\s*[;|]\s*")
+
+
+@lru_cache(maxsize=1_000)
+def _normal_names(keys: tuple) -> bool:
+    """Whether every field name in `keys` is already normal (asked once per set of names)."""
+    return all(isinstance(k, str) and norm_key(k) == k for k in keys)
 
 
 def normalise_keys(d: Mapping) -> Mapping[str, object]:
@@ -332,13 +336,7 @@ def normalise_keys(d: Mapping) -> Mapping[str, object]:
     Returns `d` itself when its names are already normal (remembered per set of names, so
     75k rows with the same keys pay for the check once).
     """
-    keys = tuple(d)
-    ok = _NORMAL_KEYSETS.get(keys)
-    if ok is None:
-        ok = all(isinstance(k, str) and norm_key(k) == k for k in keys)
-        if len(_NORMAL_KEYSETS) < 1_000:
-            _NORMAL_KEYSETS[keys] = ok
-    if ok:
+    if _normal_names(tuple(d)):
         return d
     out: dict[str, object] = {}
     for k, v in d.items():
