@@ -14,7 +14,6 @@ run anything, and never writes outside the run dir.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,30 +23,21 @@ from typing import Any
 
 from rag.errors import InputError
 from rag.eval import plots
+from rag.eval.formatting import (
+    ABSTENTION_METRICS,
+    NA,
+    QUALITY_METRICS,
+    RETRIEVAL_METRICS,
+    delta,
+    fmt,
+    fmt_ms,
+    is_num,
+    truncate,
+)
 
 __all__ = ["compare", "write_reports"]
 
-NA = "–"
-RETRIEVAL_METRICS = ("recall@1", "recall@5", "recall@10", "recall@100", "mrr@10", "ndcg@10")
-QUALITY_METRICS = (
-    "cited_paper_precision",
-    "cited_paper_recall",
-    "citation_recall",
-    "citation_precision",
-    "citation_f1",
-    "faithfulness",
-    "must_mention",
-    "answer_bearing_context",
-)
-ABSTENTION_METRICS = (
-    "abstention_accuracy",
-    "false_abstention_rate",
-    "abstained",
-    "invalid_citation_rate",
-    "invalid_shown",
-)
 ANSWER_PLOT_METRICS = ("cited_paper_precision", "cited_paper_recall", "citation_recall", "must_mention")
-ANSWER_TRUNCATE = 300
 UNANSWERABLE = "unanswerable"
 
 
@@ -123,40 +113,6 @@ def load_run(run_dir: Path) -> Run:
             str(run_dir), f"no summary.json in this directory; run `rag eval DATASET --out {run_dir}` first"
         )
     return Run(run_dir, _read_json(summary), _read_jsonl(run_dir / "questions.jsonl"))
-
-
-# --- formatting -------------------------------------------------------------------------------
-
-
-def _is_num(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def fmt(v: object) -> str:
-    """A metric: 3 decimals; null (or anything not a number) as "–"; a bool as yes/no."""
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    return f"{v:.3f}" if _is_num(v) else NA
-
-
-def fmt_ms(v: object) -> str:
-    """Milliseconds: 1 decimal below 100 ms, none above."""
-    if not _is_num(v):
-        return NA
-    return f"{v:.1f}" if abs(v) < 100 else f"{v:.0f}"
-
-
-def _delta(a: object, b: object, *, ms: bool = False) -> str:
-    """B − A, signed ("+0.012", "-34.4"); "–" when either side is missing."""
-    if not (_is_num(a) and _is_num(b)):
-        return NA
-    d = b - a
-    text = fmt_ms(abs(d)) if ms else f"{abs(d):.3f}"
-    return ("-" if d < 0 and float(text) != 0 else "+") + text
-
-
-def _truncate(text: str, n: int = ANSWER_TRUNCATE) -> str:
-    return text if len(text) <= n else text[:n] + "…"
 
 
 def _metric(row: Mapping[str, Any] | None, key: str) -> Any:
@@ -346,7 +302,7 @@ def _retrieval_table(run: Run, pick: str, keys: Sequence[str]) -> Table | None:
     for s in run.systems:
         per = retrieval.get(s) or {}
         row = per.get("all") if pick == "all" else (per.get("by_type") or {}).get(pick)
-        any_value |= any(_is_num(_metric(row, k)) for k in keys)
+        any_value |= any(is_num(_metric(row, k)) for k in keys)
         rows.append([f"{s} (main)" if s == run.main_system else s, *(fmt(_metric(row, k)) for k in keys)])
     return _table(["system", *keys], rows) if any_value else None
 
@@ -383,7 +339,7 @@ def _answer_section(run: Run) -> list[Block]:
     extra = [k for k in _metric_keys(rows, (*QUALITY_METRICS, *ABSTENTION_METRICS)) if k not in ABSTENTION_METRICS]
     out: list[Block] = [Heading(2, f"Answers ({_answerer(run)})")]
     shown = _metric(answer.get("all"), "invalid_shown")
-    if _is_num(shown) and shown > 0:
+    if is_num(shown) and shown > 0:
         out.append(Para(f"invalid citations reached the user (invalid shown = {fmt(shown)}); this must be 0.", True))
     out += [Heading(3, "Attribution and citations"), _table(["questions", *extra], _answer_rows(run, extra))]
     out += [Heading(3, "Abstention and invalid citations")]
@@ -461,7 +417,7 @@ def _misses(run: Run) -> list[Block]:
         [str(q.get("id")), str(q.get("type")), fmt(_main_recall(q, main)), str(q.get("question", "")),
          "; ".join(map(str, q.get("gold_titles") or q.get("gold") or [])) or NA, _top_titles(q, main)]
         for q in run.questions
-        if _is_num(_main_recall(q, main)) and _main_recall(q, main) < 1
+        if is_num(_main_recall(q, main)) and _main_recall(q, main) < 1
     ]
     out: list[Block] = [Heading(3, f"Retrieval misses: {main} recall@10 < 1 ({len(rows)})")]
     if not rows:
@@ -490,7 +446,7 @@ def wrong_answer_reason(q: Mapping[str, Any]) -> str | None:
     if abstained is False and _is_unanswerable(q):
         return "answered an unanswerable question"
     precision = (q.get("metrics") or {}).get("cited_paper_precision")
-    if _is_num(precision) and precision < 1:
+    if is_num(precision) and precision < 1:
         return f"cited non-gold papers (cited-paper precision {fmt(precision)})"
     return None
 
@@ -498,7 +454,7 @@ def wrong_answer_reason(q: Mapping[str, Any]) -> str | None:
 def _wrong_answers(run: Run) -> list[Block]:
     rows = [
         [str(q.get("id")), str(q.get("type")), reason, str(q.get("question", "")),
-         _truncate(str((q.get("answer") or {}).get("text", "")))]
+         truncate(str((q.get("answer") or {}).get("text", "")))]
         for q in run.questions
         if (reason := wrong_answer_reason(q))
     ]
@@ -525,7 +481,7 @@ def _recall_plot(run: Run) -> str:
     curves = run.summary.get("recall_curve") or {}
     names = [s for s in run.systems if s in curves] + [s for s in curves if s not in run.systems]
     series = {
-        s: sorted((float(k), v) for k, v in (curves[s] or {}).items() if _is_num(v)) for s in names
+        s: sorted((float(k), v) for k, v in (curves[s] or {}).items() if is_num(v)) for s in names
     }
     return plots.line_chart(series, title="Recall@k (papers)", x_label="k (log scale)", y_label="recall", log_x=True)
 
@@ -535,7 +491,7 @@ def _latency_values(run: Run) -> dict[str, list[float]]:
     for q in run.questions:
         stages.update(dict.fromkeys(q.get("latency_ms") or {}))
     values = {
-        stage: [v for q in run.questions if _is_num(v := (q.get("latency_ms") or {}).get(stage))]
+        stage: [v for q in run.questions if is_num(v := (q.get("latency_ms") or {}).get(stage))]
         for stage in stages
     }
     return {stage: vs for stage, vs in values.items() if vs}
@@ -555,7 +511,7 @@ def _by_type_plot(run: Run) -> str:
         t: {s: _metric(((retrieval.get(s) or {}).get("by_type") or {}).get(t), "recall@10") for s in run.systems}
         for t in run.types
     }
-    groups = {t: row for t, row in groups.items() if any(_is_num(v) for v in row.values())}
+    groups = {t: row for t, row in groups.items() if any(is_num(v) for v in row.values())}
     return plots.bar_chart(groups, title="Recall@10 by question type", y_label="recall@10")
 
 
@@ -659,17 +615,17 @@ def _metric_rows(a: Run, b: Run) -> list[list[str]]:
         all_a, all_b = (ret_a.get(s) or {}).get("all"), (ret_b.get(s) or {}).get("all")
         for k in _metric_keys([all_a, all_b], RETRIEVAL_METRICS):
             va, vb = _metric(all_a, k), _metric(all_b, k)
-            rows.append([f"retrieval {s} {k}", fmt(va), fmt(vb), _delta(va, vb)])
+            rows.append([f"retrieval {s} {k}", fmt(va), fmt(vb), delta(va, vb)])
     if a.answer is not None or b.answer is not None:
         ans_a, ans_b = (a.answer or {}).get("all"), (b.answer or {}).get("all")
         for k in _metric_keys([ans_a, ans_b], (*QUALITY_METRICS, *ABSTENTION_METRICS)):
             va, vb = _metric(ans_a, k), _metric(ans_b, k)
-            rows.append([f"answer {k}", fmt(va), fmt(vb), _delta(va, vb)])
+            rows.append([f"answer {k}", fmt(va), fmt(vb), delta(va, vb)])
     lat_a, lat_b = a.summary.get("latency_ms") or {}, b.summary.get("latency_ms") or {}
     for stage in [*lat_a, *(s for s in lat_b if s not in lat_a)]:
         for p in ("p50", "p95"):
             va, vb = _metric(lat_a.get(stage), p), _metric(lat_b.get(stage), p)
-            rows.append([f"latency {stage} {p} ms", fmt_ms(va), fmt_ms(vb), _delta(va, vb, ms=True)])
+            rows.append([f"latency {stage} {p} ms", fmt_ms(va), fmt_ms(vb), delta(va, vb, ms=True)])
     return rows
 
 
@@ -683,7 +639,7 @@ def _settings_diff(a: Run, b: Run) -> list[Block]:
 
 
 def _changed(va: Any, vb: Any) -> bool:
-    if _is_num(va) and _is_num(vb):
+    if is_num(va) and is_num(vb):
         return abs(va - vb) > 1e-9
     return va != vb
 
@@ -698,7 +654,7 @@ def _recall_changes(a: Run, b: Run) -> list[Block]:
     for qa, qb in _shared_pairs(a, b):
         va, vb = _main_recall(qa, a.main_system), _main_recall(qb, b.main_system)
         if _changed(va, vb):
-            rows.append([str(qa.get("id")), str(qa.get("type")), fmt(va), fmt(vb), _delta(va, vb),
+            rows.append([str(qa.get("id")), str(qa.get("type")), fmt(va), fmt(vb), delta(va, vb),
                          str(qa.get("question", ""))])
     out: list[Block] = [Heading(2, f"Main-system recall@10 changed ({len(rows)})")]
     if not rows:
@@ -714,7 +670,7 @@ def _answer_changes(a: Run, b: Run) -> list[Block]:
         pb = (qb.get("metrics") or {}).get("cited_paper_precision")
         if ab_a != ab_b or _changed(pa, pb):
             rows.append([str(qa.get("id")), str(qa.get("type")), f"{fmt(ab_a)} → {fmt(ab_b)}",
-                         f"{fmt(pa)} → {fmt(pb)}", _delta(pa, pb), str(qa.get("question", ""))])
+                         f"{fmt(pa)} → {fmt(pb)}", delta(pa, pb), str(qa.get("question", ""))])
     out: list[Block] = [Heading(2, f"Answers changed: abstained or cited-paper precision ({len(rows)})")]
     if not rows:
         return [*out, Para("None.")]
