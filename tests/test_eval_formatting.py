@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from rag.eval import formatting, report, runner
+from rag.eval import formatting, report_sections, runner
 from rag.eval.formatting import NA, RETRIEVAL_METRICS, delta, fmt, fmt_ms, is_num, truncate
 
 
@@ -37,6 +37,6 @@ def test_is_num_and_truncate():
 
 
 def test_runner_and_report_share_the_names_and_the_formatting():
-    assert runner.RETRIEVAL_METRICS is report.RETRIEVAL_METRICS is formatting.RETRIEVAL_METRICS
+    assert runner.RETRIEVAL_METRICS is report_sections.RETRIEVAL_METRICS is formatting.RETRIEVAL_METRICS
     assert RETRIEVAL_METRICS == ("recall@1", "recall@5", "recall@10", "recall@100", "mrr@10", "ndcg@10")
-    assert runner.fmt is report.fmt is fmt
+    assert runner.fmt is report_sections.fmt is fmt
