@@ -14,13 +14,13 @@ This module reads; it does not index or score.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import InputError
+from rag.ingest import file_sha256
 
 UNANSWERABLE = "unanswerable"
 
@@ -58,15 +58,6 @@ class BeirDataset:
     corpus: Path
     questions: list[Question]
     kind: str = "beir"
-
-
-def _sha256(*paths: Path) -> str:
-    h = hashlib.sha256()
-    for p in paths:
-        with p.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
 
 
 def load_dataset(path: Path, *, split: str | None = None) -> QADataset | BeirDataset:
@@ -124,7 +115,7 @@ def load_questions(path: Path) -> QADataset:
                                   must_mention=list(mm), reference_answer=row.get("reference_answer"), line=n))
     if not questions:
         raise InputError(path, f"no questions; write one JSON object per line (see eval/datasets/README.md)")
-    return QADataset(path=path.resolve(), name=path.stem, sha256=_sha256(path), questions=questions)
+    return QADataset(path=path.resolve(), name=path.stem, sha256=file_sha256(path), questions=questions)
 
 
 def _title_key(title: str) -> str:
@@ -215,5 +206,5 @@ def load_beir(folder: Path, *, split: str | None = None) -> BeirDataset:
                          f"(first: {missing[0]}); use the queries file of the same split")
     questions = [Question(id=q, question=texts[q], type="beir", gold=g, line=0) for q, g in gold.items()
                  if texts[q].strip()]
-    return BeirDataset(path=folder.resolve(), name=folder.name, sha256=_sha256(corpus, queries_path, qrels_path),
+    return BeirDataset(path=folder.resolve(), name=folder.name, sha256=file_sha256(corpus, queries_path, qrels_path),
                        split=split, corpus=corpus, questions=questions)

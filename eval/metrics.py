@@ -19,6 +19,7 @@ Stdlib only.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import NamedTuple
@@ -183,12 +184,10 @@ def is_abstention(answer_text: str) -> bool:
 
 def _cached(entails: Entails) -> Entails:
     """One judge call per distinct (premise, hypothesis) within one answer."""
-    memo: dict[tuple[str, str], bool] = {}
 
+    @functools.cache
     def judge(premise: str, hypothesis: str) -> bool:
-        if (premise, hypothesis) not in memo:
-            memo[(premise, hypothesis)] = bool(entails(premise, hypothesis))
-        return memo[(premise, hypothesis)]
+        return bool(entails(premise, hypothesis))
 
     return judge
 
@@ -244,49 +243,60 @@ def citation_scores(answer_text: str, passages: dict[int, str], entails: Entails
     """
     judge = _cached(entails)
     judged = _judged_sentences(answer_text)
-    result: dict = {
-        "sentences": [], "sentence_recall": [], "citation_precision_per_sentence": [],
-        "citation_recall": None, "citation_precision": None, "citation_f1": None,
-        "n_citations": 0, "n_precise": 0, "n_sentences": 0,
-    }
     if judged is None:
-        return result
+        return _scores([], [], [])
+    recalls, precisions = [], []
+    for sentence, keys in judged:  # one sentence at a time: the judge is asked in reading order
+        recalls.append(_sentence_recall(sentence, keys, passages, judge))
+        precisions.append(_citation_precisions(sentence, keys, recalls[-1], passages, judge))
+    return _scores([s for s, _ in judged], recalls, precisions)
 
-    def joined(keys: Iterable[int]) -> str:
-        return PASSAGE_JOINER.join(passages[k] for k in keys)
 
-    recalls: list[int] = []
-    precisions: list[list[int]] = []
-    for sentence, keys in judged:
-        if not keys or any(k not in passages for k in keys):
-            recall = 0
-        else:
-            recall = int(judge(joined(keys), sentence))
-        recalls.append(recall)
+def _joined(passages: dict[int, str], keys: Iterable[int]) -> str:
+    """The cited passages as one premise, in the order the keys are cited."""
+    return PASSAGE_JOINER.join(passages[k] for k in keys)
 
-        if not recall:
-            prec = [0] * len(keys)
-        elif len(keys) == 1:
-            prec = [recall]
-        else:
-            prec = []
-            for c in keys:
-                alone = judge(passages[c], sentence)
-                others_suffice = not alone and judge(joined(k for k in keys if k != c), sentence)
-                prec.append(0 if others_suffice else 1)
-        precisions.append(prec)
 
+def _sentence_recall(sentence: str, keys: list[int], passages: dict[int, str], judge: Entails) -> int:
+    """1 when the sentence cites only given keys and their passages together entail it, else 0."""
+    if not keys or any(k not in passages for k in keys):
+        return 0
+    return int(judge(_joined(passages, keys), sentence))
+
+
+def _citation_precisions(sentence: str, keys: list[int], recall: int, passages: dict[int, str],
+                         judge: Entails) -> list[int]:
+    """0/1 per citation of a sentence (ALCE): all 0 when the sentence is unsupported; one citation
+    is precise when the sentence is supported; of several, a citation is imprecise only when it
+    alone does not entail the sentence and the others together still do."""
+    if not recall:
+        return [0] * len(keys)
+    if len(keys) == 1:
+        return [recall]
+    out = []
+    for c in keys:
+        alone = judge(passages[c], sentence)
+        others_suffice = not alone and judge(_joined(passages, (k for k in keys if k != c)), sentence)
+        out.append(0 if others_suffice else 1)
+    return out
+
+
+def _scores(sentences: list[str], recalls: list[int], precisions: list[list[int]]) -> dict:
+    """The `citation_scores` dict from per-sentence recall and per-citation precision."""
+    if not sentences:
+        return {"sentences": [], "sentence_recall": [], "citation_precision_per_sentence": [],
+                "citation_recall": None, "citation_precision": None, "citation_f1": None,
+                "n_citations": 0, "n_precise": 0, "n_sentences": 0}
     n_citations = sum(len(p) for p in precisions)
     n_precise = sum(sum(p) for p in precisions)
     recall_score = sum(recalls) / len(recalls)
     precision_score = n_precise / n_citations if n_citations else 0.0
-    result.update(
-        sentences=[s for s, _ in judged], sentence_recall=recalls,
-        citation_precision_per_sentence=precisions, citation_recall=recall_score,
-        citation_precision=precision_score, citation_f1=f1(precision_score, recall_score),
-        n_citations=n_citations, n_precise=n_precise, n_sentences=len(judged),
-    )
-    return result
+    return {
+        "sentences": sentences, "sentence_recall": recalls, "citation_precision_per_sentence": precisions,
+        "citation_recall": recall_score, "citation_precision": precision_score,
+        "citation_f1": f1(precision_score, recall_score),
+        "n_citations": n_citations, "n_precise": n_precise, "n_sentences": len(sentences),
+    }
 
 
 def faithfulness(answer_text: str, passages: dict[int, str], entails: Entails) -> float | None:
@@ -305,7 +315,7 @@ def faithfulness(answer_text: str, passages: dict[int, str], entails: Entails) -
     supported = 0
     for sentence, keys in judged:
         valid = [k for k in keys if k in passages]
-        if valid and judge(PASSAGE_JOINER.join(passages[k] for k in valid), sentence):
+        if valid and judge(_joined(passages, valid), sentence):
             supported += 1
     return supported / len(judged)
 

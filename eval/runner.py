@@ -27,9 +27,9 @@ from pathlib import Path
 from rag.errors import InputError
 from rag.eval import metrics as M
 from rag.eval.datasets import UNANSWERABLE, BeirDataset, load_dataset, resolve_gold
+from rag.eval.formatting import RETRIEVAL_METRICS, fmt
 from rag.eval.systems import SYSTEMS
 
-RETRIEVAL_METRICS = ("recall@1", "recall@5", "recall@10", "recall@100", "mrr@10", "ndcg@10")
 CURVE_KS = (1, 2, 3, 5, 10, 20, 50, 100)
 ANSWER_METRICS = ("cited_paper_precision", "cited_paper_recall", "citation_recall", "citation_precision",
                   "citation_f1", "faithfulness", "must_mention", "invalid_citation_rate", "invalid_shown",
@@ -369,10 +369,10 @@ def format_summary(summary: dict) -> str:
              f"({', '.join(f'{k} {v}' for k, v in summary['types'].items())}); {run['papers']} papers in the store"]
     lines.append(f"{'system':12}" + "".join(f"{m:>11}" for m in RETRIEVAL_METRICS))
     for system, r in summary["retrieval"].items():
-        lines.append(f"{system:12}" + "".join(f"{_fmt(r['all'][m]):>11}" for m in RETRIEVAL_METRICS))
+        lines.append(f"{system:12}" + "".join(f"{fmt(r['all'][m]):>11}" for m in RETRIEVAL_METRICS))
     if summary["answer"]:
         a = summary["answer"]["all"]
-        lines.append(f"answers ({run['model']}): " + ", ".join(f"{k} {_fmt(a[k])}" for k in (
+        lines.append(f"answers ({run['model']}): " + ", ".join(f"{k} {fmt(a[k])}" for k in (
             "cited_paper_precision", "cited_paper_recall", "citation_recall", "citation_precision", "must_mention",
             "answer_bearing_context", "abstention_accuracy", "false_abstention_rate", "invalid_shown")))
         lines.append("abstained: " + (", ".join(f"{k} {v}" for k, v in a.get("abstain_reasons", {}).items()) or "none")
@@ -383,7 +383,3 @@ def format_summary(summary: dict) -> str:
     lat = summary["latency_ms"]
     lines.append("latency ms (p50/p95): " + ", ".join(f"{s} {v['p50']:g}/{v['p95']:g}" for s, v in lat.items()))
     return "\n".join(lines)
-
-
-def _fmt(v) -> str:
-    return "–" if v is None else f"{v:.3f}"

@@ -18,9 +18,9 @@ hybrid = all of it. This module ranks; it does not score (`rag.eval.metrics`) or
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
+
+from rag.chunking import use_bundled_tiktoken
 
 SYSTEMS = ("hybrid", "bm25", "dense", "llamaindex")
 DEPTH = 100
@@ -64,25 +64,18 @@ def baseline_metadata(paper, tokenizer=None) -> dict[str, str]:
     if tokenizer is None:
         from llama_index.core.utils import get_tokenizer
 
-        _tiktoken_offline()
+        use_bundled_tiktoken()
         tokenizer = get_tokenizer()
     meta = {"title": paper.title or "", "authors": author_line(paper.authors, paper.authors_complete),
             "year": str(paper.year or "")}
     return {k: _cut_to_tokens(v, METADATA_VALUE_TOKENS, tokenizer) for k, v in meta.items()}
 
 
-def _tiktoken_offline() -> None:
-    import llama_index.core
-
-    os.environ.setdefault("TIKTOKEN_CACHE_DIR",  # llama-index's bundled tokenizer data: no download
-                          str(Path(llama_index.core.__file__).parent / "_static" / "tiktoken_cache"))
-
-
 class LlamaIndexBaseline:
     """llama-index's default `VectorStoreIndex` retriever over the papers (see the module docstring)."""
 
     def __init__(self, papers: list, model, cached, *, progress: bool = False) -> None:
-        _tiktoken_offline()
+        use_bundled_tiktoken()  # before llama-index loads its tokenizer
         from llama_index.core import Document, VectorStoreIndex
         from llama_index.core.utils import get_tokenizer
 

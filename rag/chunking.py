@@ -24,8 +24,12 @@ MAX_WORD_PIECES = 256
 HEADER_AUTHORS = 3
 
 
-def _use_bundled_tiktoken() -> None:
-    """Point tiktoken at the vocabularies llama-index ships, so nothing is downloaded."""
+def use_bundled_tiktoken() -> None:
+    """Point tiktoken at the vocabularies llama-index ships, so nothing is downloaded.
+
+    Call it before tiktoken (or llama-index's `get_tokenizer`) first loads an encoding; a
+    TIKTOKEN_CACHE_DIR the user set is kept.
+    """
     if "TIKTOKEN_CACHE_DIR" not in os.environ:
         import llama_index.core
 
@@ -34,7 +38,7 @@ def _use_bundled_tiktoken() -> None:
 
 @lru_cache(maxsize=1)
 def tiktoken_encoder():
-    _use_bundled_tiktoken()
+    use_bundled_tiktoken()
     import tiktoken
 
     return tiktoken.get_encoding("cl100k_base")

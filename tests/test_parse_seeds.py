@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rag.parsers import authorpage, catdate, lastfirst, seemore
-from rag.parsers.text import parse_last_first_line
+from rag.parsers.names import parse_last_first_line
 
 SAMPLE = Path(__file__).resolve().parents[1] / "rag" / "sample"
 PAGES = {

@@ -8,15 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rag.parsers.latex import latex_to_text
+from rag.parsers.names import is_person_name, parse_name_list
 from rag.parsers.text import (
     category_from_code,
     clean_abstract,
     clean_text,
     ends_mid_text,
-    is_person_name,
     join_teaser_cuts,
-    latex_to_text,
-    parse_name_list,
     strip_markdown_emphasis,
     strip_pdf_artefacts,
     subject_categories,

@@ -23,7 +23,8 @@ from pathlib import Path
 from rag.errors import InputError
 from rag.parsers.base import ParseResult
 from rag.parsers.common import squash
-from rag.parsers.text import clean_abstract, clean_text, parse_last_first_line, subject_categories
+from rag.parsers.names import parse_last_first_line
+from rag.parsers.text import clean_abstract, clean_text, subject_categories
 from rag.records import Record, Source
 
 NAME = "authorpage"

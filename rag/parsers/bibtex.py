@@ -7,7 +7,8 @@ macros are expanded; @comment and @preamble are skipped; text outside entries is
 Mapping to a `Record`:
     author      "Last, First and First Last and others" -> ["First Last", ...]; a trailing
                 "and others" sets authors_complete False
-    title, abstract   LaTeX accents ({\\"o}, \\'e, {\\ss}) become Unicode, braces are removed
+    title, abstract   LaTeX accents ({\\"o}, \\'e, {\\ss}) become Unicode, markup and braces are
+                removed (`rag.parsers.latex.strip_latex`, used for every field)
     date        year alone -> "YYYY"; year+month+day -> "YYYY-MM-DD"; year+month -> "YYYY"
                 (a biblatex `date` field is used as given)
     venue       journal / journaltitle / booktitle
@@ -23,13 +24,14 @@ from __future__ import annotations
 
 import bisect
 import re
-import unicodedata
 from pathlib import Path
 
 from rag.errors import InputError
 from rag.parsers.base import ParseResult, _logical_suffix
 from rag.parsers.common import squash
 from rag.parsers.fields import record_from_fields
+from rag.parsers.latex import strip_latex
+from rag.parsers.names import flip_name
 from rag.records import find_arxiv_id
 
 NAME = "bibtex"
@@ -58,70 +60,6 @@ MONTH_MACROS = {
 def sniff(path: Path, head: str) -> bool:
     """By suffix (.bib/.bibtex, also .gz), or a line opening a known entry type such as '@article{'."""
     return _logical_suffix(path) in SUFFIXES or bool(_SNIFF_RE.search(head))
-
-
-# ------------------------------------------------------------------ LaTeX to Unicode
-
-_ACCENTS = {
-    '"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303", "=": "\u0304",
-    ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328",
-    "r": "\u030a", "d": "\u0323", "b": "\u0331",
-}
-_LETTERS = {
-    "ss": "ß", "o": "ø", "O": "Ø", "aa": "å", "AA": "Å", "ae": "æ", "AE": "Æ", "oe": "œ",
-    "OE": "Œ", "l": "ł", "L": "Ł", "i": "ı", "j": "ȷ", "SS": "SS",
-}
-_BASE = r"(?:\\(?:i|j)(?![A-Za-z])|[A-Za-z])"
-_SYMBOL_ACCENT_RE = re.compile(
-    r"\{?\\([\"'`^~=.])\s*(?:\{\s*(" + _BASE + r")\s*\}|(" + _BASE + r"))\}?")
-_LETTER_ACCENT_RE = re.compile(
-    r"\{?\\([uvHckrdb])(?:\s*\{\s*(" + _BASE + r")\s*\}|\s+(" + _BASE + r"))\}?")
-_SPECIAL_RE = re.compile(r"\{?\\(ss|SS|aa|AA|ae|AE|oe|OE|o|O|l|L|i|j)(?![A-Za-z])\s*(?:\{\})?\}?")
-_ESCAPES_RE = re.compile(r"\\([&%$#_{}])")
-_CMD_RE = re.compile(r"\\[A-Za-z]+\*?\s*(?=\{)")
-_BARE_CMD_RE = re.compile(r"\\[A-Za-z]+\*?\s?")
-
-
-def _accent(m: re.Match) -> str:
-    base = m.group(2) or m.group(3)
-    if base in ("\\i", "\\j"):
-        base = base[1]
-    return unicodedata.normalize("NFC", base + _ACCENTS[m.group(1)])
-
-
-def latex_to_unicode(text: str) -> str:
-    """Accents and special letters to Unicode; other markup left for `strip_latex`."""
-    if "\\" not in text:
-        return text
-    text = _SYMBOL_ACCENT_RE.sub(_accent, text)
-    text = _LETTER_ACCENT_RE.sub(_accent, text)
-    return _SPECIAL_RE.sub(lambda m: _LETTERS[m.group(1)], text)
-
-
-def _text_module_latex():
-    try:
-        from rag.parsers.text import latex_to_text
-    except Exception:  # noqa: BLE001 - optional helper written alongside
-        return None
-    return latex_to_text if callable(latex_to_text) else None
-
-
-def strip_latex(text: str) -> str:
-    """Plain text from a BibTeX value: accents, markup commands, escapes and braces removed."""
-    text = latex_to_unicode(text)
-    if "\\" in text or "$" in text:
-        helper = _text_module_latex()
-        if helper is not None:
-            try:
-                text = helper(text)
-            except Exception:  # noqa: BLE001
-                pass
-    text = _CMD_RE.sub("", text)            # \emph{x} -> {x}
-    text = _ESCAPES_RE.sub(lambda m: "\x00" + m.group(1), text)  # protect \& \{ ...
-    text = _BARE_CMD_RE.sub("", text)       # \relax, \LaTeX -> dropped
-    text = text.replace("{", "").replace("}", "").replace("~", " ").replace("\x00", "")
-    text = text.replace("---", "—").replace("--", "–")
-    return squash(text)
 
 
 # ------------------------------------------------------------------ the scanner
@@ -298,12 +236,7 @@ def parse_bib_authors(raw: str) -> tuple[list[str], bool]:
     """'Last, First and First Last and others' -> (['First Last', 'First Last'], False)."""
     names, complete = [], True
     for name in _split_names(raw):
-        parts = _split_top_commas(name)
-        if len(parts) == 2:            # von Last, First
-            parts = [parts[1], parts[0]]
-        elif len(parts) >= 3:          # von Last, Jr, First
-            parts = [parts[2], parts[0], parts[1]] + parts[3:]
-        full = strip_latex(" ".join(p for p in parts if p))
+        full = strip_latex(flip_name(_split_top_commas(name)))  # 'von Last, First' / 'von Last, Jr, First'
         if full.lower() in ("others", "et al.", "et al"):
             complete = False
         elif full:

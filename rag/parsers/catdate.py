@@ -22,7 +22,8 @@ from pathlib import Path
 from rag.errors import InputError
 from rag.parsers.base import ParseResult
 from rag.parsers.common import parse_date, squash
-from rag.parsers.text import category_from_code, clean_abstract, clean_text, is_person_name
+from rag.parsers.names import is_person_name
+from rag.parsers.text import category_from_code, clean_abstract, clean_text
 from rag.records import Record, Source
 
 NAME = "catdate"

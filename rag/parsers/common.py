@@ -1,7 +1,8 @@
-"""Small normalisers shared by all parsers: dates, "Last, First" author pairs, whitespace.
+"""Small normalisers shared by all parsers: dates and whitespace.
 
-Pure functions on strings. Layout-specific cleaning (LaTeX, "(see more)" cuts, PDF artefacts)
-lives in `rag.parsers.text`.
+Pure functions on strings. Names ("Last, First" turned round) live in `rag.parsers.names`, LaTeX
+in `rag.parsers.latex`, layout-specific cleaning ("(see more)" cuts, PDF artefacts) in
+`rag.parsers.text`.
 """
 
 from __future__ import annotations
@@ -59,8 +60,3 @@ def parse_date(text: str | None) -> str | None:
         return m[1] if 1000 <= int(m[1]) <= 2999 else None
     return None
 
-
-def pair_last_first(text: str) -> list[str]:
-    """'He, Bobby, Noci, Lorenzo' -> ['Bobby He', 'Lorenzo Noci'] (comma-separated Last, First pairs)."""
-    parts = [squash(p) for p in text.split(",") if squash(p)]
-    return [f"{parts[i + 1]} {parts[i]}" if i + 1 < len(parts) else parts[i] for i in range(0, len(parts), 2)]

@@ -23,11 +23,15 @@ nor an abstract is reported as an `InputError` for its line, never a crash.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 from rag.errors import InputError
 from rag.parsers.common import MONTHS, iso_date, parse_date, squash
+from rag.parsers.latex import latex_to_text
+from rag.parsers.names import flip_name, is_suffix, pair_last_first
+from rag.parsers.text import join_teaser_cuts, strip_markdown_emphasis
 from rag.records import ARXIV_ID_RE, INVISIBLE_CHARS, OLD_ARXIV_ID_RE, Record, Source, find_arxiv_id
 
 TITLE_KEYS = ("title", "paper_title")
@@ -53,7 +57,6 @@ _ETAL_RE = re.compile(r"[\s,;]*\b(?:et\.?\s*al\.?|and\s+others|others)\s*$", re.
 _ETAL_ITEM_RE = re.compile(r"^(?:et\.?\s*al\.?|others|and\s+others|\.\.\.|…)$", re.I)
 _DANGLING_AND_RE = re.compile(r"^(?:and|&)\s+|\s+(?:and|&)$", re.I)
 _AND_RE = re.compile(r"\s+(?:and|&)\s+|\s*&\s*", re.I)
-_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
 _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le", "dos", "das", "ter", "ten"}
 _INITIALS_RE = re.compile(r"^(?:(?:[A-Z]\.[\s-]*)+|[A-Z]{1,3})$")
 _YMD_RE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
@@ -61,50 +64,17 @@ _LEADING_YEAR_RE = re.compile(r"^(\d{4})(?:$|[-/.]\d{1,2}$)")
 _LIST_SPLIT_RE = re.compile(r"[,;]\s*|\s+")
 
 
-def _cleaner() -> Callable[[str], str]:
-    """Markup removal from `rag.parsers.text` when it is there, else whitespace squashing only.
-
-    Its LaTeX and emphasis helpers are used directly; the "(see more)" teaser join runs only on
-    text that contains such a marker (its regex is costly over 75k abstracts).
-    """
-    try:
-        from rag.parsers import text as _text  # written alongside; optional
-    except Exception:  # noqa: BLE001 - a half-written module must not break structured parsing
-        return squash
-    latex = getattr(_text, "latex_to_text", None)
-    emphasis = getattr(_text, "strip_markdown_emphasis", None)
-    teaser = getattr(_text, "join_teaser_cuts", None)
-    if not callable(latex):
-        fn = getattr(_text, "clean_text", None)
-        return fn if callable(fn) else squash
-
-    def _clean_markup(text: str) -> str:
-        if callable(teaser) and ("more)" in text or "MORE)" in text):
-            text = teaser(text)
-        text = latex(text)
-        if callable(emphasis) and "*" in text:
-            text = emphasis(text)
-        return tidy(text)
-
-    return _clean_markup
-
-
-_clean: Callable[[str], str] | None = None
-
-
 def clean(text: str) -> str:
-    """Light cleaning for titles and abstracts (see `_cleaner`); never raises."""
-    global _clean
-    if _clean is None:
-        _clean = _cleaner()
-    try:
-        out = _clean(text)
-    except Exception:  # noqa: BLE001 - fall back rather than lose the record
-        out = None
-    return tidy(out) if isinstance(out, str) else squash(text)
+    """Titles and abstracts: LaTeX and markdown emphasis removed, whitespace collapsed.
+
+    The "(see more)" teaser join runs only on text holding such a marker in lower or upper case
+    (its own check lower-cases the whole text, which is costly over 75k abstracts).
+    """
+    if "more)" in text or "MORE)" in text:
+        text = join_teaser_cuts(text)
+    return tidy(strip_markdown_emphasis(latex_to_text(text)))
 
 
-_KEY_CACHE: dict[str, str] = {}
 # In names joined by NUL: separators, odd whitespace, invisible characters (a NUL inside a name
 # is caught by counting them), or "and"/"others"/"et al." words.
 _INVISIBLE_BUT_NUL = INVISIBLE_CHARS.replace("\x00-", "\x01-", 1)  # NUL is the separator there
@@ -123,13 +93,12 @@ def tidy(text: str) -> str:
 
 def norm_key(key: object) -> str:
     """'Publication Date' -> 'publication_date'."""
-    k = str(key)
-    got = _KEY_CACHE.get(k)
-    if got is None:
-        got = k.strip().lower().replace(" ", "_").replace("-", "_")
-        if len(_KEY_CACHE) < 10_000:
-            _KEY_CACHE[k] = got
-    return got
+    return _norm_name(str(key))
+
+
+@lru_cache(maxsize=10_000)  # a few dozen distinct names, asked once per field of every row
+def _norm_name(name: str) -> str:
+    return name.strip().lower().replace(" ", "_").replace("-", "_")
 
 
 def _scalar(value: object) -> str | None:
@@ -162,9 +131,7 @@ def _first(d: Mapping[str, object], keys: tuple[str, ...]) -> object:
 def _looks_last_first(left: str, right: str) -> bool:
     """Whether 'left, right' is one name written 'Last, First' rather than two names."""
     lw, rw = left.split(), right.split()
-    if not lw or not rw:
-        return False
-    if right.lower() in _SUFFIXES:
+    if not lw or not rw or is_suffix(right):
         return False
     return len(lw) == 1 or lw[0].lower() in _PARTICLES or bool(_INITIALS_RE.match(right))
 
@@ -177,12 +144,10 @@ def _split_commas(text: str) -> list[str]:
         return parts
     if len(parts) == 2:
         left, right = parts
-        if right.lower() in _SUFFIXES:
-            return [f"{left} {right}"]
-        return [f"{right} {left}"] if _looks_last_first(left, right) else parts
+        return [flip_name(parts)] if is_suffix(right) or _looks_last_first(left, right) else parts
     if len(parts) % 2 == 0 and all(len(p.split()) == 1 or _INITIALS_RE.match(p) for p in parts):
         # 'He, Bobby, Noci, Lorenzo' / 'Smith, J., Doe, K.': Last, First pairs
-        return [f"{parts[i + 1]} {parts[i]}" for i in range(0, len(parts), 2)]
+        return pair_last_first(parts)
     return parts
 
 
@@ -200,8 +165,10 @@ def split_author_string(text: str) -> tuple[list[str], bool]:
         pieces = [squash(p) for p in text.split(";")]
         names = []
         for p in pieces:
-            if p:
-                names.extend(_split_commas(p) if p.count(",") > 1 else [_flip_one(p)])
+            if p.count(",") > 1:
+                names.extend(_split_commas(p))
+            elif p:  # one name: a comma in it is 'Last, First'
+                names.append(flip_name([squash(x) for x in p.split(",")]))
         return names, complete
     if _AND_RE.search(text):
         names = []
@@ -213,15 +180,6 @@ def split_author_string(text: str) -> tuple[list[str], bool]:
                 names.extend(_split_commas(p.strip(" ,")))
         return names, complete
     return _split_commas(text), complete
-
-
-def _flip_one(name: str) -> str:
-    parts = [squash(p) for p in name.split(",", 1)]
-    if len(parts) == 2 and parts[0] and parts[1]:
-        if parts[1].lower() in _SUFFIXES:
-            return f"{parts[0]} {parts[1]}"
-        return f"{parts[1]} {parts[0]}"
-    return squash(name.replace(",", " "))
 
 
 def _name_from_dict(d: Mapping) -> str | None:
@@ -363,8 +321,13 @@ def arxiv_id_from(d: Mapping[str, object]) -> str | None:
 
 # ---------------------------------------------------------------- the record
 
-_NORMAL_KEYSETS: dict[tuple, bool] = {}
 _AFFILIATION_SPLIT_RE = re.compile(r"\s*[;|]\s*")
+
+
+@lru_cache(maxsize=1_000)
+def _normal_names(keys: tuple) -> bool:
+    """Whether every field name in `keys` is already normal (asked once per set of names)."""
+    return all(isinstance(k, str) and norm_key(k) == k for k in keys)
 
 
 def normalise_keys(d: Mapping) -> Mapping[str, object]:
@@ -373,13 +336,7 @@ def normalise_keys(d: Mapping) -> Mapping[str, object]:
     Returns `d` itself when its names are already normal (remembered per set of names, so
     75k rows with the same keys pay for the check once).
     """
-    keys = tuple(d)
-    ok = _NORMAL_KEYSETS.get(keys)
-    if ok is None:
-        ok = all(isinstance(k, str) and norm_key(k) == k for k in keys)
-        if len(_NORMAL_KEYSETS) < 1_000:
-            _NORMAL_KEYSETS[keys] = ok
-    if ok:
+    if _normal_names(tuple(d)):
         return d
     out: dict[str, object] = {}
     for k, v in d.items():

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from rag.errors import InputError
 from rag.parsers.base import ParseResult
-from rag.parsers.text import clean_abstract, clean_text, parse_last_first_line
+from rag.parsers.names import parse_last_first_line
+from rag.parsers.text import clean_abstract, clean_text
 from rag.records import Record, Source
 
 NAME = "lastfirst"

@@ -26,7 +26,8 @@ from pathlib import Path
 from rag.errors import InputError
 from rag.parsers.base import ParseResult
 from rag.parsers.common import parse_date, squash
-from rag.parsers.text import clean_abstract, ends_mid_text, has_teaser_cut, parse_last_first_line
+from rag.parsers.names import parse_last_first_line
+from rag.parsers.text import clean_abstract, ends_mid_text, has_teaser_cut
 from rag.records import Record, Source
 
 NAME = "seemore"

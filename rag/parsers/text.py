@@ -1,20 +1,19 @@
-"""Text cleaning shared by the scraped-page parsers: markup, teaser cuts, PDF artefacts, names.
+"""Text cleaning shared by the scraped-page parsers: markup, teaser cuts, PDF artefacts, categories.
 
 What it does:
-- turns LaTeX and markdown markup into plain text (`$\\textit{x}$` -> "x", `70\\%` -> "70%",
-  `$\\unicode{x2013}$` -> "–", `{value-based}` -> "value-based", `*safe*` -> "safe"), leaving
-  math that is not markup readable (`O(d^2)` stays);
+- turns markup into plain text: LaTeX with `rag.parsers.latex.latex_to_text` (`$\\textit{x}$` ->
+  "x", `70\\%` -> "70%"), markdown emphasis here (`*safe*` -> "safe");
 - joins words a site cut in two with a "… (see more)" teaser ("m… (see more)ode" -> "mode");
 - removes PDF-extraction artefacts (an "A BSTRACT" heading, an affiliation footnote carrying an
   arXiv id) and, only in text that showed such artefacts, rejoins split capitals ("Y et" -> "Yet");
-- recognises person names ("John D. Co-Reyes") and "Last, First, Last, First" author lines;
 - maps arXiv subject names and codes to category ids ("Machine Learning" / "LG" -> "cs.LG").
 
 Whitespace collapsing and the removal of invisible characters (zero-width spaces, soft hyphens,
 NUL: "Atten\\u00adtion" -> "Attention") are `rag.parsers.common.squash`, which every cleaner here
 and in `rag.parsers.fields` ends with.
 
-What it does not do: decide where records start or end, or parse dates (see `rag.parsers.common`).
+What it does not do: decide where records start or end, parse dates (see `rag.parsers.common`),
+or recognise person names and 'Last, First' bylines (see `rag.parsers.names`).
 Every function is pure, takes any string and never raises.
 """
 
@@ -22,7 +21,8 @@ from __future__ import annotations
 
 import re
 
-from rag.parsers.common import pair_last_first, squash
+from rag.parsers.common import squash
+from rag.parsers.latex import latex_to_text
 
 # ---------------------------------------------------------------------------------------------
 # "… (see more)" teaser cuts
@@ -60,90 +60,9 @@ def ends_mid_text(text: str | None) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# LaTeX and markdown markup
+# Markup: LaTeX (`rag.parsers.latex`) and markdown emphasis
 
-_SYMBOLS = {
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
-    "zeta": "ζ", "eta": "η", "theta": "θ", "iota": "ι", "kappa": "κ", "lambda": "λ", "mu": "μ",
-    "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "upsilon": "υ",
-    "phi": "φ", "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ",
-    "Theta": "Θ", "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ",
-    "Omega": "Ω", "times": "×", "cdot": "·", "approx": "≈", "sim": "∼", "leq": "≤", "le": "≤",
-    "geq": "≥", "ge": "≥", "neq": "≠", "ne": "≠", "infty": "∞", "pm": "±", "to": "→",
-    "rightarrow": "→", "leftarrow": "←", "ldots": "…", "dots": "…", "cdots": "⋯", "in": "∈",
-    "ell": "ℓ", "partial": "∂", "nabla": "∇", "sum": "∑", "prod": "∏", "propto": "∝",
-    "textendash": "–", "textemdash": "—", "log": "log", "exp": "exp", "max": "max", "min": "min",
-    "sqrt": "√", "mid": "|", "circ": "∘", "prime": "′",
-}
-_DROPPED_COMMANDS = {"cite", "citep", "citet", "ref", "eqref", "label", "footnote", "url"}
-_CMD_ARG_RE = re.compile(r"\\([A-Za-z]+)\*?\{([^{}]*)\}(?:\{([^{}]*)\})?")
-_BARE_CMD_RE = re.compile(r"\\([A-Za-z]+)(?![A-Za-z{])")
-_ESCAPE_RE = re.compile(r"\\([%&_#{}])")
-_SPACING_RE = re.compile(r"\\(?:[ ,;:]|\\)")
-_MATH_RE = re.compile(r"(?<!\\)\$\$?(?=\S)([^$]{1,300}?)(?<=\S)(?<!\\)\$\$?")
-_BRACES_RE = re.compile(r"(?<![\\A-Za-z])\{([^{}\s,\\]*)\}")
-_TILDE_RE = re.compile(r"(?<=\w)~(?=[\w(\[])")
 _EMPHASIS_RE = re.compile(r"(?<![\w*\\])(\*{1,2})(?=[^\s*])([^*\n]{1,300}?)(?<=[^\s*])\1(?![\w*])")
-_MAX_NESTING = 8
-
-
-def _unicode_char(arg: str) -> str | None:
-    arg = arg.strip()
-    try:
-        code = int(arg[1:], 16) if arg[:1] in "xX" else int(arg)
-    except ValueError:
-        return None
-    if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
-        return chr(code)
-    return None
-
-
-def _command_with_arg(m: re.Match) -> str:
-    name, arg, second = m.group(1), m.group(2), m.group(3)
-    if name in ("frac", "tfrac", "dfrac") and second is not None:
-        return f"{arg}/{second}"
-    if name == "unicode":
-        kept = _unicode_char(arg)
-        if kept is None:
-            return m.group(0)
-    elif name in _DROPPED_COMMANDS:
-        kept = ""
-    elif name == "sqrt":
-        kept = f"√{arg}"
-    else:
-        kept = arg
-    return kept if second is None else f"{kept} {second}"
-
-
-def _unwrap_commands(text: str) -> str:
-    for _ in range(_MAX_NESTING):
-        new = _CMD_ARG_RE.sub(_command_with_arg, text)
-        if new == text:
-            break
-        text = new
-    return text
-
-
-def _strip_braces(text: str) -> str:
-    for _ in range(_MAX_NESTING):
-        new = _BRACES_RE.sub(r"\1", text)
-        if new == text:
-            break
-        text = new
-    return text
-
-
-def latex_to_text(text: str) -> str:
-    """Plain text from LaTeX markup: commands unwrapped, inline math unfenced, escapes undone."""
-    if "\\" not in text and "$" not in text and "{" not in text and "~" not in text:
-        return text
-    text = _SPACING_RE.sub(" ", text.replace("\\!", ""))
-    text = _unwrap_commands(text)
-    text = _BARE_CMD_RE.sub(lambda m: _SYMBOLS.get(m.group(1), m.group(0)), text)
-    text = _MATH_RE.sub(r"\1", text)
-    text = _strip_braces(text)
-    text = _ESCAPE_RE.sub(r"\1", text).replace("\\$", "$")
-    return _TILDE_RE.sub(" ", text)
 
 
 def strip_markdown_emphasis(text: str) -> str:
@@ -255,73 +174,6 @@ def clean_abstract(text: str | None) -> tuple[str, str | None]:
     """`clean_text` after PDF-artefact removal; returns (abstract, arXiv id from a footnote)."""
     stripped, arxiv_id = strip_pdf_artefacts(text or "")
     return clean_text(stripped), arxiv_id
-
-
-# ---------------------------------------------------------------------------------------------
-# Person names
-
-_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "das", "du",
-              "la", "le", "bin", "ibn", "al", "el", "ter", "ten", "zu", "y", "e"}
-_INITIALS_RE = re.compile(r"(?:[^\W\d_]\.-?){1,3}")
-_CAMEL_PREFIX_RE = re.compile(r"(?:Mc|Mac|O'|O’|D'|D’|De|Di|La|Le|Van)[A-ZÀ-Þ]")
-
-
-def _is_capitalised_word(tok: str, *, allow_camel: bool) -> bool:
-    for piece in tok.split("-"):
-        letters = piece.replace("'", "").replace("’", "")
-        if not letters or not letters.isalpha() or not piece[0].isupper():
-            return False
-        tail = letters[1:]
-        if tail and tail.isupper():
-            return False  # an acronym such as "ML", not a name
-        if any(c.isupper() for c in tail) and not (allow_camel or _CAMEL_PREFIX_RE.match(piece)):
-            return False
-    return True
-
-
-def _is_name_token(tok: str, *, allow_camel: bool) -> bool:
-    if _INITIALS_RE.fullmatch(tok):
-        return tok[0].isupper()
-    return _is_capitalised_word(tok, allow_camel=allow_camel)
-
-
-def is_name_part(text: str) -> bool:
-    """One side of 'Last, First': 'van Seijen', 'Vinayagam Babu', 'Siddhant M.'."""
-    tokens = text.split()
-    if not 1 <= len(tokens) <= 4:
-        return False
-    ok = [t in _PARTICLES or _is_name_token(t, allow_camel=i == 0) for i, t in enumerate(tokens)]
-    return all(ok) and any(t not in _PARTICLES for t in tokens)
-
-
-def is_person_name(text: str) -> bool:
-    """A 'First [Middle] Last' name of 2-6 tokens: 'John D. Co-Reyes', 'YuXuan Liu'.
-
-    camelCase is accepted only in the first token, so a title word glued to a name
-    ('LabJohn Smith') does not pass as part of one.
-    """
-    tokens = text.split()
-    if not 2 <= len(tokens) <= 6 or tokens[0] in _PARTICLES:
-        return False
-    if tokens[-1] in _PARTICLES or _INITIALS_RE.fullmatch(tokens[-1]):
-        return False
-    return all(t in _PARTICLES or _is_name_token(t, allow_camel=i == 0) for i, t in enumerate(tokens))
-
-
-def parse_name_list(text: str) -> list[str] | None:
-    """'A B, C D' -> ['A B', 'C D'] when every comma-separated item is a person name, else None."""
-    names = [squash(p) for p in text.split(",")]
-    if not names or not all(is_person_name(n) for n in names):
-        return None
-    return names
-
-
-def parse_last_first_line(line: str) -> list[str] | None:
-    """'He, Bobby, van Seijen, Harm' -> ['Bobby He', 'Harm van Seijen'], or None if not such a line."""
-    parts = [squash(p) for p in line.split(",")]
-    if len(parts) < 2 or len(parts) % 2 or not all(is_name_part(p) for p in parts):
-        return None
-    return pair_last_first(line)
 
 
 # ---------------------------------------------------------------------------------------------
