@@ -26,7 +26,7 @@ from pathlib import Path
 
 from rag.errors import InputError
 from rag.eval import metrics as M
-from rag.eval.datasets import UNANSWERABLE, BeirDataset, load_dataset, resolve_gold
+from rag.eval.datasets import BeirDataset, load_dataset, resolve_gold
 from rag.eval.formatting import RETRIEVAL_METRICS, fmt
 from rag.eval.systems import SYSTEMS
 
@@ -193,10 +193,10 @@ def _store_titles(settings) -> dict[str, str | None]:
 def _check_store(dataset, settings) -> dict[str, list[str]]:
     """Gold paper ids per question, checked against the store before anything costly is built:
     an empty store or a gold title the store lacks is an error now, not after the baselines."""
-    from rag.api import paper_count as _paper_count
+    from rag.api import paper_count
     from rag.errors import IndexEmpty
 
-    if _paper_count(settings) == 0:
+    if paper_count(settings) == 0:
         raise IndexEmpty(f"no papers indexed in {settings.data_dir}; the questions of {dataset.path.name} are "
                          "about papers in the store: run rag ingest PATH first (rag ingest for the sample corpus)")
     return resolve_gold(dataset, _store_titles(settings))
