@@ -22,7 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.chunking import author_line
+from rag.bylines import byline
+from rag.chunking import HEADER_AUTHORS
 from rag.citations import clean_citations, cited_keys, defang, filter_stream, split_sentences
 from rag.context import compact_passages
 from rag.evidence import evidence_score
@@ -53,8 +54,8 @@ class StreamEvent:
 def format_source(key: int, p: Passage) -> str:
     """One numbered source as the model reads it. Each field is one line and `defang`ed (retrieval
     already did; again here, since any Passage may be handed in), so no paper text can pose as a key."""
-    byline = ", ".join(x for x in [author_line(p.authors, p.authors_complete), str(p.year or ""), p.venue or ""] if x)
-    return render("source", key=key, title=_field(p.title) or "Untitled", byline=_field(byline) or "unknown authors",
+    who = byline(p.authors, limit=HEADER_AUTHORS, complete=p.authors_complete, year=p.year, venue=p.venue)
+    return render("source", key=key, title=_field(p.title) or "Untitled", byline=_field(who) or "unknown authors",
                   passage=_field(p.text))
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from rag.bylines import byline
 from rag.types import NO_ANSWER, Answer, Citation, abstain_words
 
 _CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -28,12 +29,6 @@ def esc(text: object) -> str:
 def _one_line(text: str) -> str:
     """The chat renders Markdown around our HTML: a blank line or an indented line would end the block."""
     return " ".join(text.split())
-
-
-def byline(authors: list[str], year: int | None, venue: str | None, *, limit: int = CARD_AUTHORS) -> str:
-    names = [a for a in authors if a]
-    who = ", ".join(names[:limit]) + (" et al." if len(names) > limit else "") if names else "unknown authors"
-    return " · ".join(x for x in [who, str(year) if year else "", venue or ""] if x)
 
 
 def strip_keys(sentence: str) -> str:
@@ -86,6 +81,11 @@ def _cite_links(escaped: str, titles: dict[int, str]) -> str:
     return _CITE.sub(repl, escaped)
 
 
+def _card_byline(c: Citation) -> str:
+    names = [a for a in c.authors if a]
+    return byline(names, limit=CARD_AUTHORS, year=c.year, venue=c.venue, sep=" · ", unknown="unknown authors")
+
+
 def card_html(c: Citation) -> str:
     title = c.title or "Untitled"
     quotes = [strip_keys(s) for s in c.supported_sentences if strip_keys(s)]
@@ -96,7 +96,7 @@ def card_html(c: Citation) -> str:
         f'<details class="rag-card" data-key="{c.key}" data-paper="{esc(c.paper_id)}">'
         f'<summary><span class="rag-key">{c.key}</span><span class="rag-card-head">'
         f'<span class="rag-title">{esc(title)}</span>'
-        f'<span class="rag-byline">{esc(byline(c.authors, c.year, c.venue))}</span>{quote}'
+        f'<span class="rag-byline">{esc(_card_byline(c))}</span>{quote}'
         f'<span class="rag-more">show the passage</span></span></summary>'
         f'<div class="rag-passage">{highlight_passage(c.passage, c.supported_sentences)}</div>'
         f'<div class="rag-card-meta">authors: {esc(all_authors)} · paper id {esc(c.paper_id)}</div>'
