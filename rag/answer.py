@@ -30,7 +30,7 @@ from rag.evidence import evidence_score
 from rag.extractive import cite, extractive_answer, is_listing_question, listing_answer
 from rag.prompts import examples, render
 from rag.questions import asks_for_detail
-from rag.support import SentenceCheck, check_support
+from rag.support import SentenceCheck, check_quotes, check_support
 from rag.types import NO_ANSWER, Answer, Citation, Filters, Passage
 
 MAX_SENTENCES = 3
@@ -275,8 +275,7 @@ class AnswerChain:
 
     def _check(self, sentences: list[str], passages: dict[int, Passage], by_code: bool) -> list[SentenceCheck]:
         if by_code:  # a listing or extractive quotes: each sentence is built from the passages it cites
-            return [SentenceCheck(s, keys, score=1.0, supported=True, best_key=keys[0], supported_by=keys)
-                    for s in sentences if (keys := [k for k in cited_keys(s) if k in passages])]
+            return check_quotes(sentences, passages)
         return check_support(sentences, passages, self.embed, threshold=self.settings.support_threshold)
 
     @staticmethod
