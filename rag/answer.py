@@ -293,6 +293,8 @@ class AnswerChain:
                                                     year=p.year, venue=p.venue, passage=p.text))
                 if key in check.supported_by:
                     cite.supported_sentences.append(check.sentence)
+                    if check.backing.get(key) and check.backing[key] not in cite.backing_sentences:
+                        cite.backing_sentences.append(check.backing[key])
         return [out[k] for k in sorted(out)]
 
     def run(self, question: str, **kwargs) -> Answer:
