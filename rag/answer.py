@@ -51,10 +51,11 @@ class StreamEvent:
     answer: Answer | None = None
 
 
-def format_source(key: int, p: Passage) -> str:
-    """One numbered source as the model reads it. Each field is one line and `defang`ed (retrieval
-    already did; again here, since any Passage may be handed in), so no paper text can pose as a key."""
-    who = byline(p.authors, limit=HEADER_AUTHORS, complete=p.authors_complete, year=p.year, venue=p.venue)
+def format_source(key: int, p: Passage, *, author_limit: int | None = HEADER_AUTHORS) -> str:
+    """One numbered source as the model reads it (its byline naming `author_limit` authors; None for
+    all, as code reads a source). Each field is one line and `defang`ed (retrieval already did; again
+    here, since any Passage may be handed in), so no paper text can pose as a key."""
+    who = byline(p.authors, limit=author_limit, complete=p.authors_complete, year=p.year, venue=p.venue)
     return render("source", key=key, title=_field(p.title) or "Untitled", byline=_field(who) or "unknown authors",
                   passage=_field(p.text))
 
@@ -191,8 +192,10 @@ class AnswerChain:
         yield from self._finish(answer, raw, passages, started)
 
     def _by_code(self, answer: Answer, text: str, passages: dict[int, Passage], started: float) -> Iterator[StreamEvent]:
-        """An answer no model wrote (a listing, or extractive quotes): shown at once, checked as quotes."""
-        answer.context = {k: format_source(k, p) for k, p in passages.items()}
+        """An answer no model wrote (a listing, or extractive quotes): shown at once, checked as quotes.
+        Code reads every author of a source (a listing names those the question asked about), so
+        the context records them all."""
+        answer.context = {k: format_source(k, p, author_limit=None) for k, p in passages.items()}
         answer.timings.setdefault("first_token_ms", round((time.perf_counter() - started) * 1000, 1))
         yield StreamEvent("token", text=text)
         yield from self._finish(answer, text, passages, started, by_code=True)
