@@ -3,11 +3,13 @@
 No NLI cross-encoder ships on PyPI with its weights (see ../shared/docs/offline.md), so two
 offline judges are offered, and every report names the one used:
 
-* `similarity` (default): all-MiniLM-L6-v2 cosine between the claim and each sentence of the
-  premise (and the premise as a whole) at or above `threshold`, and no number or capitalised name
-  in the claim that the premise lacks (`rag.support.novel_terms`). This is the answer chain's own
-  support test applied to the ALCE algorithm: fast and deterministic, but not entailment, and it
-  agrees with the chain by construction on what the chain let through.
+* `similarity` (default): the answer chain's own support scorer (`rag.support.check_claims`):
+  all-MiniLM-L6-v2 cosine between the claim and each sentence of the premise (and the premise as a
+  whole) at or above `threshold`, and no number or capitalised name in the claim that the premise
+  lacks (`rag.support.novel_terms`). The premise is the cited sources exactly as the model read
+  them, so it can fail a sentence the chain passed where the chain knew more than the model was
+  shown (authors past the byline's cap, the month, the arXiv categories). Fast and deterministic,
+  but not entailment.
 * `llm`: the configured chat model (local by default) asked whether the premise supports the
   claim (`prompts/judge.txt`), answer yes/no. Independent of the similarity check, slower (one
   model call per judgement), and only as good as the model.
@@ -20,8 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rag.citations import split_sentences
-from rag.support import novel_terms
+from rag.support import check_claims, text_evidence
 
 
 class SimilarityJudge:
@@ -34,10 +35,8 @@ class SimilarityJudge:
                             "support test; not an NLI model)")
 
     def __call__(self, premise: str, hypothesis: str) -> bool:
-        units = [u for line in premise.splitlines() for u in split_sentences(line)] + [premise]
-        vectors = self.embed([hypothesis] + units)
-        score = float(np.max(vectors[1:] @ vectors[0]))
-        return score >= self.threshold and not novel_terms(hypothesis, [premise.lower()])
+        evidence = {1: text_evidence(premise)}
+        return check_claims([(hypothesis, [1])], evidence, self.embed, threshold=self.threshold)[0].supported
 
 
 class LLMJudge:

@@ -45,15 +45,21 @@ def retrieval_metrics(ranked: list[str], gold: list[str]) -> dict[str, float | N
     return out
 
 
-def source_text(c) -> str:
-    """What the model was given under a citation key: the title and byline, then the passage."""
-    byline = ", ".join(x for x in [", ".join(c.authors), str(c.year or ""), c.venue or ""] if x)
-    return f"{c.title or 'Untitled'} ({byline or 'unknown authors'})\n{c.passage}"
+def source_texts(answer) -> dict[int, str]:
+    """{key: what the model was given under it} for every key the answer cites: the premise the judge
+    grades, taken as is from `Answer.context`, where the chain recorded each source as its writer read
+    it (`rag.answer.format_source`: title, byline, defanged passage; the byline capped as a model reads
+    it, complete when code wrote the answer); nothing is rebuilt here."""
+    missing = [c.key for c in answer.citations if c.key not in answer.context]
+    if missing:
+        raise ValueError(f"the answer cites {missing} but recorded no source text for them (Answer.context); "
+                         "grade answers made by the answer chain, which records what it showed")
+    return {c.key: answer.context[c.key] for c in answer.citations}
 
 
 def answer_metrics(answer, gold: list[str], must_mention: list[str], judge) -> dict:
     """Every per-question answer metric of `answer` (an `rag.types.Answer`) against the gold papers."""
-    passages = {c.key: source_text(c) for c in answer.citations}
+    passages = source_texts(answer)
     cited = [c.paper_id for c in answer.citations]
     invalid_final, total_final = M.citation_counts(answer.text, passages)
     n_invalid = len(answer.invalid_citations)

@@ -21,14 +21,15 @@ import time
 from collections.abc import Iterator
 from functools import lru_cache
 
-from rag.chunking import author_line
+from rag.bylines import byline
+from rag.chunking import HEADER_AUTHORS
 from rag.citations import clean_citations, cited_keys, defang, filter_stream, split_sentences
 from rag.context import compact_passages
 from rag.evidence import evidence_score
 from rag.extractive import cite, extractive_answer, is_listing_question, listing_answer
 from rag.prompts import examples, render
 from rag.questions import asks_for_detail
-from rag.support import SentenceCheck, check_support
+from rag.support import SentenceCheck, check_quotes, check_support
 from rag.types import NO_ANSWER, Answer, Citation, Filters, Passage, StreamEvent
 
 MAX_SENTENCES = 3
@@ -39,11 +40,12 @@ _META = re.compile(r"^\W*(?:yes|no)?\W*(?:the\s+)?(?:collection|sources?|papers?
 _SENTINEL_CORE = re.compile(r"(collection|sources) (does|do) not answer (this|the question)", re.I)
 
 
-def format_source(key: int, p: Passage) -> str:
-    """One numbered source as the model reads it. Each field is one line and `defang`ed (retrieval
-    already did; again here, since any Passage may be handed in), so no paper text can pose as a key."""
-    byline = ", ".join(x for x in [author_line(p.authors, p.authors_complete), str(p.year or ""), p.venue or ""] if x)
-    return render("source", key=key, title=_field(p.title) or "Untitled", byline=_field(byline) or "unknown authors",
+def format_source(key: int, p: Passage, *, author_limit: int | None = HEADER_AUTHORS) -> str:
+    """One numbered source as the model reads it (its byline naming `author_limit` authors; None for
+    all, as code reads a source). Each field is one line and `defang`ed (retrieval already did; again
+    here, since any Passage may be handed in), so no paper text can pose as a key."""
+    who = byline(p.authors, limit=author_limit, complete=p.authors_complete, year=p.year, venue=p.venue)
+    return render("source", key=key, title=_field(p.title) or "Untitled", byline=_field(who) or "unknown authors",
                   passage=_field(p.text))
 
 
@@ -179,8 +181,10 @@ class AnswerChain:
         yield from self._finish(answer, raw, passages, started)
 
     def _by_code(self, answer: Answer, text: str, passages: dict[int, Passage], started: float) -> Iterator[StreamEvent]:
-        """An answer no model wrote (a listing, or extractive quotes): shown at once, checked as quotes."""
-        answer.context = {k: format_source(k, p) for k, p in passages.items()}
+        """An answer no model wrote (a listing, or extractive quotes): shown at once, checked as quotes.
+        Code reads every author of a source (a listing names those the question asked about), so
+        the context records them all."""
+        answer.context = {k: format_source(k, p, author_limit=None) for k, p in passages.items()}
         answer.timings.setdefault("first_token_ms", round((time.perf_counter() - started) * 1000, 1))
         yield StreamEvent("token", text=text)
         yield from self._finish(answer, text, passages, started, by_code=True)
@@ -263,8 +267,7 @@ class AnswerChain:
 
     def _check(self, sentences: list[str], passages: dict[int, Passage], by_code: bool) -> list[SentenceCheck]:
         if by_code:  # a listing or extractive quotes: each sentence is built from the passages it cites
-            return [SentenceCheck(s, keys, score=1.0, supported=True, best_key=keys[0], supported_by=keys)
-                    for s in sentences if (keys := [k for k in cited_keys(s) if k in passages])]
+            return check_quotes(sentences, passages)
         return check_support(sentences, passages, self.embed, threshold=self.settings.support_threshold)
 
     @staticmethod
@@ -282,6 +285,8 @@ class AnswerChain:
                                                     year=p.year, venue=p.venue, passage=p.text))
                 if key in check.supported_by:
                     cite.supported_sentences.append(check.sentence)
+                    if check.backing.get(key) and check.backing[key] not in cite.backing_sentences:
+                        cite.backing_sentences.append(check.backing[key])
         return [out[k] for k in sorted(out)]
 
     def run(self, question: str, **kwargs) -> Answer:

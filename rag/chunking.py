@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from rag.bylines import byline
 from rag.records import Record
 
 MAX_WORD_PIECES = 256
@@ -86,10 +87,8 @@ class Chunk:
 
 
 def author_line(authors: list[str], complete: bool) -> str:
-    if not authors:
-        return ""
-    shown = ", ".join(authors[:HEADER_AUTHORS])
-    return shown + (" et al." if len(authors) > HEADER_AUTHORS or not complete else "")
+    """The authors as a chunk header names them: the first HEADER_AUTHORS, "et al." for the rest."""
+    return byline(authors, limit=HEADER_AUTHORS, complete=complete)
 
 
 def header_for(record: Record) -> str:

@@ -85,7 +85,9 @@ def split_sentences(text: str) -> list[str]:
 
 
 def strip_keys(sentence: str) -> str:
-    return " ".join(CITE_RE.sub(" ", sentence).split()).replace(" .", ".")
+    """'Griffin mixes recurrences [1]?' -> 'Griffin mixes recurrences?': every key out, and no space
+    left before the end mark a key stood before (`rag.extractive.cite` puts keys there)."""
+    return re.sub(r" ([.!?])", r"\1", " ".join(CITE_RE.sub(" ", sentence).split()))
 
 
 class CitationStreamFilter:

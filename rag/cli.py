@@ -212,6 +212,7 @@ def ask(question, as_json, authors, year_from, year_to, venue, categories, backe
 
 
 def _print_answer(answer, *, echo_text: bool = True) -> None:
+    from rag.bylines import byline
     from rag.types import abstain_words
 
     if echo_text:
@@ -227,8 +228,8 @@ def _print_answer(answer, *, echo_text: bool = True) -> None:
     if answer.citations:
         click.echo("\nReferences:")
         for c in answer.citations:
-            who = ", ".join(c.authors[:3]) + (" et al." if len(c.authors) > 3 else "") if c.authors else "unknown authors"
-            where = ", ".join(str(x) for x in (c.year, c.venue) if x)
+            who = byline(c.authors, limit=3, unknown="unknown authors")
+            where = byline((), year=c.year, venue=c.venue)
             click.echo(f"  [{c.key}] {c.title or '(untitled)'} - {who}" + (f" ({where})" if where else "")
                        + f"  [{c.paper_id}]")
     elif answer.abstained and answer.sources:

@@ -3,7 +3,8 @@
 For every sentence, the citation keys are stripped and the sentence is embedded with the same
 MiniLM model as retrieval; it is compared with each sentence of each cited passage (and with the
 passage as a whole). The best cosine similarity is its support score; at or above the threshold it
-counts as supported. A sentence that cites nothing is unsupported. Similarity alone passes a sentence
+counts as supported, and the passage sentence closest to it is kept as its backing (what the UI
+marks). A sentence that cites nothing is unsupported. Similarity alone passes a sentence
 that names the right paper but adds a specific the paper never gives ("... uses Adam with a learning
 rate of 0.0001 [1]"), so a sentence is also unsupported when it has a number or a name that nothing
 it cites gives (passage, title, authors, venue, year): `novel_terms`. The same specific written
@@ -13,14 +14,18 @@ stem, hyphenation, British or American spelling ("Pre-Training" = "pretraining",
 "optimization"), or as an abbreviation either way ("PPO" = "proximal policy optimization",
 "Mixture-of-Experts" = "MoE"); the normalising is in `rag.terms`. The question is not evidence and
 is not read. This is a similarity check, not entailment: it catches invented and off-topic claims,
-not subtle contradictions (a right number on the wrong thing, a lowercase word swapped). This module
-does not change the answer; the chain decides what to do.
+not subtle contradictions (a right number on the wrong thing, a lowercase word swapped).
+
+One scorer, `check_claims`, serves every caller: the answer chain over the passages it gave
+(`check_support`; sentences code quoted are supported as quotes, `check_quotes`) and the eval's
+similarity judge over the sources as the model read them (`text_evidence`). This module does not
+change the answer; the chain decides what to do.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,16 +44,41 @@ class SentenceCheck:
     best_key: int | None = None
     supported_by: list[int] = field(default_factory=list)
     novel: list[str] = field(default_factory=list)  # numbers and names absent from every cited source
+    backing: dict[int, str] = field(default_factory=dict)  # key -> the sentence of that source closest to the claim
 
 
-def check_support(
-    sentences: Sequence[str], passages: dict[int, Passage], embed: Callable[[list[str]], np.ndarray],
-    *, threshold: float,
-) -> list[SentenceCheck]:
-    """One `SentenceCheck` per sentence, in order. `passages` maps valid keys to what was given."""
-    checks = [SentenceCheck(s, [k for k in cited_keys(s) if k in passages]) for s in sentences]
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One source as the check reads it: a claim is compared by cosine with each of its `sentences`
+    and with the `whole` text; `known` is everything it gives, for `novel_terms`."""
+
+    sentences: tuple[str, ...]
+    whole: str
+    known: str
+
+
+def passage_evidence(p: Passage) -> Evidence:
+    """A passage the chain gave: its text, and as known its text, title, authors, venue and dates."""
+    return Evidence(tuple(split_sentences(p.text)), p.text, _known_text(p))
+
+
+def text_evidence(text: str) -> Evidence:
+    """A source given as text, such as the eval's premise (sources as the model read them, a title
+    and byline line then the passage: `rag.answer.format_source`): each line split into sentences.
+    Citation keys are labels, not evidence: they are dropped."""
+    lines = [line for line in (strip_keys(raw) for raw in text.splitlines()) if line]
+    return Evidence(tuple(s for line in lines for s in split_sentences(line)), "\n".join(lines), "\n".join(lines))
+
+
+def check_claims(claims: Sequence[tuple[str, Sequence[int]]], evidence: Mapping[int, Evidence],
+                 embed: Callable[[list[str]], np.ndarray], *, threshold: float) -> list[SentenceCheck]:
+    """The support scorer, for the answer chain (`check_support`) and the eval's similarity judge:
+    one `SentenceCheck` per (sentence, keys it cites), in order; keys missing from `evidence` are
+    dropped. A key supports the sentence when its best cosine reaches `threshold`; the sentence is
+    supported when some key does and no specific of it is missing from all its keys (`novel_terms`)."""
+    checks = [SentenceCheck(s, [k for k in dict.fromkeys(keys) if k in evidence]) for s, keys in claims]
     cited = sorted({k for c in checks for k in c.keys})
-    units: dict[int, list[str]] = {k: split_sentences(passages[k].text) + [passages[k].text] for k in cited}
+    units = {k: [*evidence[k].sentences, evidence[k].whole] for k in cited}
     texts = list(dict.fromkeys([strip_keys(c.sentence) for c in checks] + [u for k in cited for u in units[k]]))
     if not texts:
         return checks
@@ -56,15 +86,46 @@ def check_support(
     for check in checks:
         claim = vectors[strip_keys(check.sentence)]
         for key in check.keys:
-            score = max(float(claim @ vectors[u]) for u in units[key])
+            scores = {u: float(claim @ vectors[u]) for u in units[key]}
+            score = max(scores.values())
+            if evidence[key].sentences:
+                check.backing[key] = max(evidence[key].sentences, key=scores.__getitem__)
             if score >= threshold:
                 check.supported_by.append(key)
             if score > check.score or check.best_key is None:
                 check.score, check.best_key = score, key
         if check.keys:
-            check.novel = novel_terms(check.sentence, [_known_text(passages[k]) for k in check.keys])
+            check.novel = novel_terms(check.sentence, [evidence[k].known for k in check.keys])
         check.supported = bool(check.supported_by) and not check.novel
     return checks
+
+
+def check_support(
+    sentences: Sequence[str], passages: dict[int, Passage], embed: Callable[[list[str]], np.ndarray],
+    *, threshold: float,
+) -> list[SentenceCheck]:
+    """One `SentenceCheck` per sentence, in order. `passages` maps valid keys to what was given."""
+    claims = [(s, cited_keys(s)) for s in sentences]
+    cited = sorted({k for _, keys in claims for k in keys if k in passages})
+    return check_claims(claims, {k: passage_evidence(passages[k]) for k in cited}, embed, threshold=threshold)
+
+
+def check_quotes(sentences: Sequence[str], passages: dict[int, Passage]) -> list[SentenceCheck]:
+    """Sentences code built from the passages they cite (a listing, extractive quotes): supported as
+    built; the passage sentence each one quotes is its backing. Sentences citing no given key are left out."""
+    checks = []
+    for s in sentences:
+        if keys := [k for k in cited_keys(s) if k in passages]:
+            backing = {k: b for k in keys if (b := quoted(s, passages[k]))}
+            checks.append(SentenceCheck(s, keys, score=1.0, supported=True, best_key=keys[0], supported_by=keys,
+                                        backing=backing))
+    return checks
+
+
+def quoted(sentence: str, p: Passage) -> str | None:
+    """The first sentence of `p` that holds `sentence` word for word (keys and end mark aside), or None."""
+    quote = strip_keys(sentence).rstrip(".!? ")
+    return next((s for s in split_sentences(p.text) if quote and quote in s), None)
 
 
 _WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")

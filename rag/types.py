@@ -118,6 +118,8 @@ class Citation:
     venue: str | None
     passage: str
     supported_sentences: list[str] = field(default_factory=list)
+    # the passage's sentences that back them, as the support check found them (the UI marks these)
+    backing_sentences: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -314,7 +314,8 @@ def test_empty_store_says_so_in_the_chat_until_files_are_added(tmp_path):
 def _answer(**kw) -> Answer:
     c = Citation(key=1, paper_id="p1", title="A <b>Bold</b> Title", authors=["Ada Lovelace", "Alan Turing"],
                  year=2023, venue="NeurIPS", passage="First sentence here. Engines compute numbers quickly. Last one.",
-                 supported_sentences=["Engines compute numbers quickly [1]."])
+                 supported_sentences=["Engines compute numbers quickly [1]."],
+                 backing_sentences=["Engines compute numbers quickly."])
     base = dict(question="q", text="Engines compute numbers quickly [1]. Cats rule the world [1].", citations=[c],
                 sources=[SourceHit("p1", "A <b>Bold</b> Title", [], 2023, None, 1.0)],
                 unsupported_sentences=["Cats rule the world [1]."], model="m")
@@ -339,10 +340,18 @@ def test_render_abstention_and_errors_look_different_from_answers():
     assert "rag-error" in error and "<script>" not in error
 
 
-def test_highlight_finds_a_paraphrased_claim():
-    out = render.highlight_passage("Griffin mixes recurrences with attention. It is fast.",
-                                   ["The model mixes recurrences with local attention [2]."])
+def test_highlight_marks_the_sentence_the_check_found_for_a_paraphrased_claim():
+    from rag.embeddings import get_embedder
+    from rag.support import check_support
+    from rag.types import Passage
+
+    passage = "Griffin mixes recurrences with attention. It is fast."
+    check = check_support(["The model mixes recurrences with local attention [2]."],
+                          {2: Passage("p", "p#0", passage, None, [], None, None, 1.0)}, get_embedder().embed,
+                          threshold=0.5)[0]
+    out = render.highlight_passage(passage, [check.backing[2]])
     assert out.startswith('<mark class="rag-hl">Griffin mixes recurrences with attention.</mark>')
+    assert render.highlight_passage(passage, []).count("rag-hl") == 0  # nothing found, nothing guessed
 
 
 def test_filters_from_the_side_panel():

@@ -2,7 +2,8 @@
 
 Pure functions of `rag` values (Answer, Citation, IngestReport, ...) to HTML strings; no gradio,
 no retrieval. Everything that comes from papers or users is escaped here, so the chat can render
-the result as-is.
+the result as-is. Keys and sentences are read with `rag.citations`; which passage sentence backs a
+claim is the support check's finding (`Citation.backing_sentences`), not guessed here.
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from rag.bylines import byline
+from rag.citations import CITE_RE, keys_in, split_sentences, strip_keys
 from rag.types import NO_ANSWER, Answer, Citation, abstain_words
 
-_CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-_TRAILING_KEYS = re.compile(r"(\s*\[\d+(?:\s*,\s*\d+)*\])+\s*([.!?]?)\s*$")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
-_WORD = re.compile(r"[a-z0-9]+")
 CARD_AUTHORS = 4
 
 
@@ -30,60 +29,27 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def byline(authors: list[str], year: int | None, venue: str | None, *, limit: int = CARD_AUTHORS) -> str:
-    names = [a for a in authors if a]
-    who = ", ".join(names[:limit]) + (" et al." if len(names) > limit else "") if names else "unknown authors"
-    return " · ".join(x for x in [who, str(year) if year else "", venue or ""] if x)
-
-
-def strip_keys(sentence: str) -> str:
-    """'Griffin mixes recurrences [1].' -> 'Griffin mixes recurrences.'"""
-    return _TRAILING_KEYS.sub(lambda m: m.group(2), sentence).strip()
-
-
-def _words(text: str) -> set[str]:
-    return set(_WORD.findall(text.lower()))
-
-
-def highlight_passage(passage: str, cited: Iterable[str]) -> str:
-    """The passage, escaped, with the sentences the answer cites it for in <mark>.
-
-    A cited sentence quoted verbatim is marked where it stands; a paraphrase marks the passage
-    sentence sharing most of its words (at least half), so the reader sees what backs the claim.
-    """
-    text = " ".join(passage.split())
-    sentences = [s for s in _SENTENCE_END.split(text) if s]
-    marked: set[int] = set()
-    for claim in cited:
-        claim = " ".join(strip_keys(claim).split())
-        if not claim:
-            continue
-        exact = [i for i, s in enumerate(sentences) if claim.rstrip(".!?") in s]
-        if exact:
-            marked.update(exact[:1])
-            continue
-        words = _words(claim)
-        if not words:
-            continue
-        best, score = None, 0.0
-        for i, s in enumerate(sentences):
-            overlap = len(words & _words(s)) / len(words)
-            if overlap > score:
-                best, score = i, overlap
-        if best is not None and score >= 0.5:
-            marked.add(best)
-    return " ".join(f'<mark class="rag-hl">{esc(s)}</mark>' if i in marked else esc(s)
-                    for i, s in enumerate(sentences))
+def highlight_passage(passage: str, backing: Iterable[str]) -> str:
+    """The passage, escaped, with the sentences that back the answer in <mark>: those the support
+    check found (`Citation.backing_sentences`), nothing guessed here."""
+    marked = {" ".join(b.split()) for b in backing}
+    return " ".join(f'<mark class="rag-hl">{esc(s)}</mark>' if s in marked else esc(s)
+                    for s in split_sentences(passage))
 
 
 def _cite_links(escaped: str, titles: dict[int, str]) -> str:
     def repl(m: re.Match) -> str:
-        keys = [int(k) for k in re.split(r"\s*,\s*", m.group(1))]
-        if not all(k in titles for k in keys):
+        keys = keys_in(m[1])
+        if not keys or not all(k in titles for k in keys):
             return m.group(0)
         return "".join(f'<sup class="rag-cite" title="{esc(titles[k])}">[{k}]</sup>' for k in keys)
 
-    return _CITE.sub(repl, escaped)
+    return CITE_RE.sub(repl, escaped)
+
+
+def _card_byline(c: Citation) -> str:
+    names = [a for a in c.authors if a]
+    return byline(names, limit=CARD_AUTHORS, year=c.year, venue=c.venue, sep=" · ", unknown="unknown authors")
 
 
 def card_html(c: Citation) -> str:
@@ -96,9 +62,9 @@ def card_html(c: Citation) -> str:
         f'<details class="rag-card" data-key="{c.key}" data-paper="{esc(c.paper_id)}">'
         f'<summary><span class="rag-key">{c.key}</span><span class="rag-card-head">'
         f'<span class="rag-title">{esc(title)}</span>'
-        f'<span class="rag-byline">{esc(byline(c.authors, c.year, c.venue))}</span>{quote}'
+        f'<span class="rag-byline">{esc(_card_byline(c))}</span>{quote}'
         f'<span class="rag-more">show the passage</span></span></summary>'
-        f'<div class="rag-passage">{highlight_passage(c.passage, c.supported_sentences)}</div>'
+        f'<div class="rag-passage">{highlight_passage(c.passage, c.backing_sentences)}</div>'
         f'<div class="rag-card-meta">authors: {esc(all_authors)} · paper id {esc(c.paper_id)}</div>'
         "</details>"
     )
