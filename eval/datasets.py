@@ -64,7 +64,7 @@ def load_dataset(path: Path, *, split: str | None = None) -> QADataset | BeirDat
     """A question file, or a BEIR folder (a directory with corpus.jsonl)."""
     path = Path(path)
     if not path.exists():
-        raise InputError(path, f"no such file or folder; give a question file (JSONL, see "
+        raise InputError(path, "no such file or folder; give a question file (JSONL, see "
                          "eval/datasets/README.md) or a BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")
     if path.is_dir():
         return load_beir(path, split=split)
@@ -76,7 +76,7 @@ def load_questions(path: Path) -> QADataset:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise InputError(path, f"not UTF-8 text; save the question file as UTF-8 JSONL") from None
+        raise InputError(path, "not UTF-8 text; save the question file as UTF-8 JSONL") from None
     questions: list[Question] = []
     seen: dict[str, int] = {}
     for n, raw in enumerate(text.splitlines(), 1):
@@ -87,34 +87,34 @@ def load_questions(path: Path) -> QADataset:
         except json.JSONDecodeError as exc:
             raise InputError(path, line=n, reason=f"not valid JSON ({exc.msg}); write one JSON object per line") from None
         if not isinstance(row, dict):
-            raise InputError(path, line=n, reason=f"expected a JSON object with id, question, type and gold")
+            raise InputError(path, line=n, reason="expected a JSON object with id, question, type and gold")
         missing = [k for k in ("id", "question", "type", "gold") if k not in row]
         if missing:
             raise InputError(path, line=n, reason=f"missing {', '.join(missing)}; every line needs id, question, type and gold "
                              "(gold: [] for an unanswerable question)")
         qid, question, qtype, gold = str(row["id"]).strip(), row["question"], row["type"], row["gold"]
         if not qid:
-            raise InputError(path, line=n, reason=f"empty id; give every question a unique id")
+            raise InputError(path, line=n, reason="empty id; give every question a unique id")
         if qid in seen:
             raise InputError(path, line=n, reason=f"id {qid!r} is already used on line {seen[qid]}; ids must be unique")
         seen[qid] = n
         if not isinstance(question, str) or not question.strip():
-            raise InputError(path, line=n, reason=f"question must be a non-empty string")
+            raise InputError(path, line=n, reason="question must be a non-empty string")
         if not isinstance(qtype, str) or not qtype.strip():
-            raise InputError(path, line=n, reason=f"type must be a string (single, multi, metadata, unanswerable, or your own)")
+            raise InputError(path, line=n, reason="type must be a string (single, multi, metadata, unanswerable, or your own)")
         if not isinstance(gold, list) or not all(isinstance(g, str) and g.strip() for g in gold):
-            raise InputError(path, line=n, reason=f"gold must be a list of paper ids or exact titles ([] when unanswerable)")
+            raise InputError(path, line=n, reason="gold must be a list of paper ids or exact titles ([] when unanswerable)")
         if qtype == UNANSWERABLE and gold:
-            raise InputError(path, line=n, reason=f"type is unanswerable but gold lists papers; empty gold or change the type")
+            raise InputError(path, line=n, reason="type is unanswerable but gold lists papers; empty gold or change the type")
         if qtype != UNANSWERABLE and not gold:
-            raise InputError(path, line=n, reason=f"gold is empty; list the gold papers, or set type to unanswerable")
+            raise InputError(path, line=n, reason="gold is empty; list the gold papers, or set type to unanswerable")
         mm = row.get("must_mention") or []
         if not isinstance(mm, list) or not all(isinstance(p, str) for p in mm):
-            raise InputError(path, line=n, reason=f"must_mention must be a list of phrases")
+            raise InputError(path, line=n, reason="must_mention must be a list of phrases")
         questions.append(Question(id=qid, question=question.strip(), type=qtype.strip(), gold=list(gold),
                                   must_mention=list(mm), reference_answer=row.get("reference_answer"), line=n))
     if not questions:
-        raise InputError(path, f"no questions; write one JSON object per line (see eval/datasets/README.md)")
+        raise InputError(path, "no questions; write one JSON object per line (see eval/datasets/README.md)")
     return QADataset(path=path.resolve(), name=path.stem, sha256=file_sha256(path), questions=questions)
 
 
@@ -173,10 +173,10 @@ def load_beir(folder: Path, *, split: str | None = None) -> BeirDataset:
     `split` defaults to "test" when present, else the only split there is."""
     corpus = folder / "corpus.jsonl"
     if not corpus.is_file():
-        raise InputError(folder, f"no corpus.jsonl; a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv")
+        raise InputError(folder, "no corpus.jsonl; a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv")
     splits = sorted(p.stem for p in (folder / "qrels").glob("*.tsv")) if (folder / "qrels").is_dir() else []
     if not splits:
-        raise InputError(folder, f"no qrels/<split>.tsv; add the relevance judgements (query-id, corpus-id, score)")
+        raise InputError(folder, "no qrels/<split>.tsv; add the relevance judgements (query-id, corpus-id, score)")
     if split is None:
         split = "test" if "test" in splits else splits[0] if len(splits) == 1 else None
         if split is None:
@@ -196,7 +196,7 @@ def load_beir(folder: Path, *, split: str | None = None) -> BeirDataset:
         if not raw.strip():
             continue
         if len(parts) < 3 or not parts[-1].strip().lstrip("-").isdigit():
-            raise InputError(qrels_path, line=n, reason=f"expected query-id<TAB>corpus-id<TAB>score")
+            raise InputError(qrels_path, line=n, reason="expected query-id<TAB>corpus-id<TAB>score")
         qid, cid, score = parts[0].strip(), parts[1].strip(), int(parts[-1])
         if score > 0:
             gold.setdefault(qid, []).append(cid)
