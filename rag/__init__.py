@@ -8,6 +8,14 @@
     report = ingest(["papers/"], settings=load_settings())    # an IngestReport
 
 Everything a library user calls is here (`__all__`); the modules behind it are the implementation.
+Data flows one way, `Record -> Chunk -> Passage -> Answer`:
+
+    files --rag.parsers--> Record (rag/records.py) --rag.dedupe--> merged Records
+          --rag.chunking--> Chunk --rag.embeddings + rag.store (Chroma), rag.bm25--> the indexes
+          --rag.retrieval--> Passage (rag/types.py) --rag.answer (a model or extractive)--> Answer (rag/types.py)
+
+`rag.ingest` runs the first half, `rag.api.Assistant` the second; `rag.cli`, `rag.ui` and `rag.eval` are
+the three front doors over them.
 """
 
 import sys as _sys

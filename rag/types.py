@@ -1,11 +1,18 @@
 """The values that flow from retrieval to the user: `Record -> Chunk -> Passage -> Answer`.
 
+Where each type of the flow lives, in reading order:
+
+    Record    rag/records.py    one paper as the parsers give it (title, authors, date, venue, abstract)
+    Chunk     rag/chunking.py   a token-bounded piece of a record's text, embedded and stored in Chroma
+    Passage   here              one retrieved paper as the answer chain reads it (its best chunk, or its
+                                whole abstract), with its scores; `SourceHit` is its ranking entry
+    Answer    here              the checked answer: text, `Citation`s, why it abstained, timings
+
 Plain dataclasses with `to_dict()` for JSON output, and TypedDicts for the dict fields of `Answer`
 (`FiltersApplied`, `Timings`, `Usage`: each key is optional, present when the step that writes it
 ran). No behaviour beyond small conveniences: retrieval (`rag.retrieval`) makes passages, the
 answer chain (`rag.answer`) makes answers and stream events, `rag.api.Assistant.facets` makes facets.
 """
-
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
