@@ -6,6 +6,8 @@
 
     from rag import Assistant, ingest, load_settings
     report = ingest(["papers/"], settings=load_settings())    # an IngestReport
+    hits = Assistant().search("state space models")            # PaperHits; hits.export("bibtex")
+    answer.references("bibtex")                                # the cited papers; also "ris", "csl-json"
 
 Everything a library user calls is here (`__all__`); the modules behind it are the implementation.
 Data flows one way, `Record -> Chunk -> Passage -> Answer`:
@@ -29,6 +31,8 @@ from rag.types import (
     Facets,
     Filters,
     FiltersApplied,
+    PaperHit,
+    PaperHits,
     Passage,
     SourceHit,
     StreamEvent,
@@ -52,6 +56,8 @@ __all__ = [
     "LLMError",
     "LocalServerError",
     "NO_ANSWER",
+    "PaperHit",
+    "PaperHits",
     "Passage",
     "RagError",
     "Settings",
@@ -61,6 +67,7 @@ __all__ = [
     "Timings",
     "Usage",
     "ask",
+    "format_references",
     "ingest",
     "load_settings",
     "paper_count",
@@ -68,7 +75,8 @@ __all__ = [
 
 # The rest pull in pydantic or the retrieval stack: loaded on first use, so `import rag` (and `rag --help`) stay light
 _LAZY = {"ask": "rag.api", "Assistant": "rag.api", "paper_count": "rag.api", "ingest": "rag.ingest",
-         "IngestReport": "rag.ingest", "Settings": "rag.settings", "load_settings": "rag.settings"}
+         "IngestReport": "rag.ingest", "Settings": "rag.settings", "load_settings": "rag.settings",
+         "format_references": "rag.references"}
 
 
 def __getattr__(name: str):

@@ -10,6 +10,7 @@ otherwise supported answer stay in the text and are listed in `unsupported_sente
 Paper text is data: source passages are framed as data in the prompt, and everything in a title,
 abstract, author or venue that would read as a key is `defang`ed, so nothing a paper says can add
 a key, for any backend. Only keys a model wrote count as `invalid_citations`.
+An answer carries its cited papers' records (`Answer.papers`), so it can give its references.
 This module does not retrieve (`rag.retrieval`) or talk HTTP (`rag.llm`).
 """
 
@@ -238,6 +239,7 @@ class AnswerChain:
                 answer.unsupported_sentences = [c.sentence for c in checks if not c.supported]
                 answer.unsupported_sentences += [WITHHELD] * len(leaked)
                 answer.citations = self._citations(checks, passages)
+                answer.papers = self.cited_papers(answer.citations)
         answer.timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
         answer.timings.setdefault("first_token_ms", answer.timings["total_ms"])
         yield StreamEvent("answer", answer=answer)
@@ -288,6 +290,11 @@ class AnswerChain:
                     if check.backing.get(key) and check.backing[key] not in cite.backing_sentences:
                         cite.backing_sentences.append(check.backing[key])
         return [out[k] for k in sorted(out)]
+
+    def cited_papers(self, citations: list[Citation]) -> list:
+        """The records of the cited papers, in key order, as the collection holds them (for `Answer.references`)."""
+        papers = self.retriever.catalog.papers
+        return [papers[c.paper_id] for c in citations if c.paper_id in papers]
 
     def run(self, question: str, **kwargs) -> Answer:
         for event in self.stream(question, **kwargs):

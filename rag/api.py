@@ -5,10 +5,10 @@
     answer.citations[0].title
 
 `Assistant` loads the store, the retriever and the model once and is safe to share between
-threads: it keeps no per-question state. It also adds files to its store (`add_files`) and says
-what the collection can be filtered by (`facets`). The UI and the eval harness are thin clients of
-it. This module wires parts together; the work is done in `rag.retrieval`, `rag.answer`,
-`rag.llm` and `rag.ingest`.
+threads: it keeps no per-question state. It also adds files to its store (`add_files`), says
+what the collection can be filtered by (`facets`) and lists the papers that match a query
+(`search`). The UI and the eval harness are thin clients of it. This module wires parts
+together; the work is done in `rag.retrieval`, `rag.answer`, `rag.search`, `rag.llm` and `rag.ingest`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from rag.answer import AnswerChain
 from rag.errors import IndexEmpty
 from rag.settings import Settings, load_settings
-from rag.types import Answer, Facets, Filters, StreamEvent
+from rag.types import Answer, Facets, Filters, PaperHits, StreamEvent
 
 if TYPE_CHECKING:
     from rag.ingest import IngestReport
@@ -104,6 +104,13 @@ class Assistant:
         authors = sorted(catalog.by_author, key=_last_name_first)
         return Facets(papers=len(catalog.papers), authors=authors, years=sorted(catalog.by_year),
                       categories=sorted(catalog.by_category))
+
+    def search(self, query: str, *, filters: Filters | dict | None = None, limit: int = 10) -> PaperHits:
+        """The `limit` papers that match `query`, best first, each with its sentence that matches best;
+        no model is asked (`rag.search`). Empty, with `.reason`, when no paper matches."""
+        from rag.search import search_papers
+
+        return search_papers(query, self.chain, filters=Filters.from_dict(filters), limit=limit)
 
     def warm_up(self) -> None:
         """Load the model now (and, for a local model, read the fixed prompt prefix into its cache)."""

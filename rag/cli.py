@@ -13,6 +13,7 @@ import sys
 
 import click
 
+from rag.cli_search import filter_options, print_references, search_command
 from rag.errors import RagError
 
 
@@ -54,6 +55,7 @@ def main() -> None:
         rag ingest                 # index the built-in sample corpus
         rag ingest papers/ more.jsonl
         rag ask "Which paper proposes Griffin?"
+        rag search "state space models" --format bibtex
         rag chat                   # the chat window in your browser
         rag stats
     """
@@ -148,17 +150,15 @@ def _print_ingest_report(report, settings) -> None:
 @main.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole Answer as JSON.")
-@click.option("--author", "authors", multiple=True, help="Only papers by this author (repeatable).")
-@click.option("--year-from", type=int, help="Only papers from this year on.")
-@click.option("--year-to", type=int, help="Only papers up to this year.")
-@click.option("--venue", help="Only papers whose venue contains this text.")
-@click.option("--category", "categories", multiple=True, help="Only papers in this arXiv category, e.g. cs.LG.")
+@filter_options
 @click.option("--backend", type=click.Choice(["local", "openai", "extractive"]), help="Who writes the answer "
               "(default: RAG_BACKEND).")
 @click.option("--top-k", type=int, help="Papers given to the model (default: RAG_TOP_K).")
 @click.option("--stream/--no-stream", default=None, help="Print tokens as they come (default: on a terminal).")
+@click.option("--references", "ref_format", metavar="FORMAT",
+              help="Then print the cited papers as bibtex, ris or csl-json (with --json: its \"references\" key).")
 @friendly_errors
-def ask(question, as_json, authors, year_from, year_to, venue, categories, backend, top_k, stream) -> None:
+def ask(question, as_json, authors, year_from, year_to, venue, categories, backend, top_k, stream, ref_format) -> None:
     """Answer QUESTION from the indexed papers, citing each claim.
 
     Prints the answer, then the references it cites. When the collection does not answer the
@@ -169,10 +169,14 @@ def ask(question, as_json, authors, year_from, year_to, venue, categories, backe
         rag ask "Which paper proposes Griffin?"
         rag ask "What did John D. Co-Reyes publish in 2021?" --json
         rag ask "sparse training methods" --author Jayakumar --backend openai
+        rag ask "Which paper proposes Griffin?" --references bibtex >> refs.bib
     """
     from rag.api import Assistant
+    from rag.references import choose_format
     from rag.types import Filters
 
+    if ref_format is not None:
+        ref_format = choose_format(ref_format, what="--references format")
     settings = _settings(backend=backend)
     filters = Filters(authors=list(authors), year_from=year_from, year_to=year_to, venue=venue,
                       categories=list(categories))
@@ -200,7 +204,8 @@ def ask(question, as_json, authors, year_from, year_to, venue, categories, backe
             click.echo()
         raise
     if as_json:
-        click.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        extra = {"references": answer.references(ref_format)} if ref_format else {}
+        click.echo(json.dumps({**answer.to_dict(), **extra}, indent=2, ensure_ascii=False))
         return
     if live:
         click.echo()
@@ -209,6 +214,8 @@ def ask(question, as_json, authors, year_from, year_to, venue, categories, backe
         else:
             click.echo("--- checked answer ---")
     _print_answer(answer, echo_text=not live or shown is not None)
+    if ref_format:
+        print_references(answer, ref_format)
 
 
 def _print_answer(answer, *, echo_text: bool = True) -> None:
@@ -412,6 +419,8 @@ def doctor(quick: bool) -> None:
     click.echo(f"\n{failed} problem(s) found" if failed else "\nall checks passed")
     sys.exit(1 if failed else 0)
 
+
+main.add_command(search_command(friendly_errors, _settings))
 
 if __name__ == "__main__":
     main()

@@ -9,7 +9,8 @@ question (MiniLM cosine plus a little word overlap), in their original order, wi
 text was left out. When the share would fall under `MIN_SHARE` tokens, the lowest-ranked sources
 are dropped instead: they are then not given to the model at all, so it cannot cite them.
 The sentence vectors land in the embedding cache, where the support check finds them again.
-This module only selects text; `rag.answer` formats and checks.
+`sentence_scores` is that sentence ranking on its own (`rag search` picks each paper's best
+sentence with it). This module only selects text; `rag.answer` formats and checks.
 """
 
 from __future__ import annotations
@@ -50,6 +51,15 @@ def _cut(text: str, budget: int) -> str:
     return cut.rsplit(" ", 1)[0] + " ..."
 
 
+def sentence_scores(question: str, sentences: list[str], vectors: dict[str, np.ndarray]) -> list[float]:
+    """How much each sentence bears on the question: MiniLM cosine, plus 0.05 for each content word
+    they share (at most 4) and 0.1 for a sentence stating the paper's own contribution. `vectors`
+    holds the (normalised) embedding of the question and of every sentence."""
+    q_vec, q_words = vectors[question], content_words(question)
+    return [float(q_vec @ vectors[s]) + 0.05 * min(4, len(content_words(s) & q_words))
+            + 0.1 * bool(_CONTRIBUTION.search(s)) for s in sentences]
+
+
 def compact_passages(question: str, passages: dict[int, Passage], embed: Callable[[list[str]], np.ndarray],
                      *, budget: int) -> dict[int, Passage]:
     """The passages the model is given, each within its share of `budget`; 0 = no limit."""
@@ -69,15 +79,13 @@ def compact_passages(question: str, passages: dict[int, Passage], embed: Callabl
     sentences = {k: split_sentences(passages[k].text) for k in long}
     texts = list(dict.fromkeys([question] + [s for k in long for s in sentences[k]]))
     vectors = dict(zip(texts, embed(texts)))
-    q_vec, q_words = vectors[question], content_words(question)
     out = {}
     for k in keys:
         if k not in long:
             out[k] = passages[k]
             continue
         units = sentences[k]
-        score = [float(q_vec @ vectors[s]) + 0.05 * min(4, len(content_words(s) & q_words))
-                 + 0.1 * bool(_CONTRIBUTION.search(s)) for s in units]
+        score = sentence_scores(question, units, vectors)
         chosen, used = set(), 0
         for i in sorted(range(len(units)), key=lambda i: -score[i]):
             cost = count_tokens(units[i])

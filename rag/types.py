@@ -11,12 +11,16 @@ Where each type of the flow lives, in reading order:
 Plain dataclasses with `to_dict()` for JSON output, and TypedDicts for the dict fields of `Answer`
 (`FiltersApplied`, `Timings`, `Usage`: each key is optional, present when the step that writes it
 ran). No behaviour beyond small conveniences: retrieval (`rag.retrieval`) makes passages, the
-answer chain (`rag.answer`) makes answers and stream events, `rag.api.Assistant.facets` makes facets.
+answer chain (`rag.answer`) makes answers and stream events, `rag.api.Assistant.facets` makes facets,
+`rag.search` makes paper hits; `Answer.references` and `PaperHits.export` hand formatting to
+`rag.references` and `rag.search`.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Literal, TypedDict
+
+from rag.records import Record
 
 # The one sentinel for "the collection does not answer this": prompts, parser, UI and eval share it.
 NO_ANSWER = "The collection does not answer this."
@@ -182,9 +186,17 @@ class Answer:
     added_citations: list[int] = field(default_factory=list)  # keys code gave sentences the model left uncited
     quoted: bool = False  # the text quotes its sources verbatim: the model declined, code quoted the closest papers
     context: dict[int, str] = field(default_factory=dict)  # key -> the source exactly as the answer's writer read it
+    papers: list[Record] = field(default_factory=list)  # the cited papers' records, in key order (the chain adds them)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def references(self, fmt: str = "bibtex") -> str:
+        """The cited papers as "bibtex", "ris" or "csl-json" text (`rag.references`): from `papers`, or,
+        for an answer made without them, from what the citations say; empty when nothing is cited."""
+        from rag.references import format_references, record_from_citation
+
+        return format_references(self.papers or [record_from_citation(c) for c in self.citations], fmt)
 
 
 StreamKind = Literal["token", "reset", "answer"]
@@ -211,3 +223,64 @@ class Facets:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(slots=True)
+class PaperHit:
+    """One paper a search found: its record, its scores, and its sentence that matches the query best."""
+
+    record: Record
+    rank: int  # 1 = best
+    score: float  # the fused retrieval score the list is ranked by
+    dense_score: float | None = None  # cosine of its best chunk to the query
+    bm25_score: float | None = None  # None when BM25 did not find it
+    sentence: str = ""  # the abstract sentence closest to the query ("" for a paper without an abstract)
+    sentence_score: float | None = None
+
+    @property
+    def paper_id(self) -> str:
+        return self.record.id
+
+    @property
+    def title(self) -> str | None:
+        return self.record.title
+
+    @property
+    def authors(self) -> list[str]:
+        return self.record.authors
+
+    @property
+    def year(self) -> int | None:
+        return self.record.year
+
+    @property
+    def venue(self) -> str | None:
+        return self.record.venue
+
+    def to_dict(self) -> dict:
+        """The rank, the record's fields (without its sources) and year, the scores and the sentence."""
+        record = {k: v for k, v in self.record.to_dict().items() if k != "sources"}
+        return {"rank": self.rank, **record, "year": self.year, "score": self.score, "dense_score": self.dense_score,
+                "bm25_score": self.bm25_score, "sentence": self.sentence, "sentence_score": self.sentence_score}
+
+
+class PaperHits(list):
+    """The `PaperHit`s of one search, best first, and how it went: `reason` says why the list is
+    empty ("" when it is not), `filters_applied` and `timings` (ms) are as in `Answer`."""
+
+    def __init__(self, hits=(), *, query: str = "", reason: str = "", filters_applied: dict | None = None,
+                 timings: dict | None = None) -> None:
+        super().__init__(hits)
+        self.query, self.reason = query, reason
+        self.filters_applied = filters_applied if filters_applied is not None else {}
+        self.timings = timings if timings is not None else {}
+
+    def export(self, fmt: str = "table") -> str:
+        """The list as "table", "jsonl", "csv", "bibtex", "ris" or "csl-json" text (`rag.search.format_hits`)."""
+        from rag.search import format_hits
+
+        return format_hits(self, fmt)
+
+    def to_dict(self) -> dict:
+        return {"query": self.query, "reason": self.reason, "filters_applied": self.filters_applied,
+                "timings": self.timings, "hits": [h.to_dict() for h in self]}

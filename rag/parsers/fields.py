@@ -67,9 +67,21 @@ _LIST_SPLIT_RE = re.compile(r"[,;]\s*|\s+")
 def clean(text: str) -> str:
     """Titles and abstracts: LaTeX and markdown emphasis removed, whitespace collapsed.
 
+    Idempotent, so a record written out and read back (a BibTeX export) keeps its text: text whose
+    cleaning left new markup (an escaped brace now pairing up, `\\{x}` -> `{x}`) is cleaned again.
     The "(see more)" teaser join runs only on text holding such a marker in lower or upper case
     (its own check lower-cases the whole text, which is costly over 75k abstracts).
     """
+    for _ in range(4):
+        done = _clean_once(text)
+        if done == text:
+            break
+        text = done
+    return done
+
+
+def _clean_once(text: str) -> str:
+    text = tidy(text)  # first too, so the LaTeX handling sees the spacing the record keeps
     if "more)" in text or "MORE)" in text:
         text = join_teaser_cuts(text)
     return tidy(strip_markdown_emphasis(latex_to_text(text)))

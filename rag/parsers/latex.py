@@ -6,9 +6,12 @@ Two strengths, for two kinds of input:
   markup commands are unwrapped (`\\textit{x}` -> "x", `\\frac{a}{b}` -> "a/b", `\\cite{..}` dropped),
   symbols named (`\\alpha` -> "α", `\\unicode{x2013}` -> "–"), `$...$` unfenced, `70\\%` -> "70%",
   `{value-based}` -> "value-based"; anything it does not know (`\\foo`, `{1, 2}`, `O(d^2)`) stays readable.
-- `strip_latex` for BibTeX values, where every brace and command is markup: `latex_to_unicode`
-  (accents), then `latex_to_text`, then any command, brace or tie left is removed and `--`/`---`
-  become dashes.
+- `strip_latex` for BibTeX values, where every brace and command is markup: `--`/`---` become
+  dashes, escaped characters (`\\%`, `\\{`, `\\textbackslash{}`) are kept aside, then `latex_to_unicode`
+  (accents), then `latex_to_text`, then any command, brace or tie left is removed.
+
+And one for the way back: `escape_latex` writes plain text as a BibTeX value that `strip_latex`
+reads back unchanged (`rag.references` uses it for every field it exports).
 
 What it does not do: markdown emphasis, teaser cuts or whitespace policy beyond `squash` (see
 `rag.parsers.text`), or parse any file. Pure functions; they take any string and never raise.
@@ -139,6 +142,10 @@ def latex_to_text(text: str) -> str:
     text = _BARE_CMD_RE.sub(lambda m: _SYMBOLS.get(m.group(1), m.group(0)), text)
     text = _MATH_RE.sub(r"\1", text)
     text = _strip_braces(text)
+    for _ in range(_MAX_NESTING):  # a command whose argument held braces ('\\mathit{2^{128}}') can go now
+        if not _CMD_ARG_RE.search(text) or (new := _strip_braces(_unwrap_commands(text))) == text:
+            break
+        text = new
     text = _ESCAPE_RE.sub(r"\1", text).replace("\\$", "$")
     return _TILDE_RE.sub(" ", text)
 
@@ -148,15 +155,45 @@ def latex_to_text(text: str) -> str:
 
 _CMD_BEFORE_BRACE_RE = re.compile(r"\\[A-Za-z]+\*?\s*(?=\{)")
 _ANY_CMD_RE = re.compile(r"\\[A-Za-z]+\*?\s?")
-_ANY_ESCAPE_RE = re.compile(r"\\([&%$#_{}])")
+# Characters that are markup when bare: escaped, they are text. LaTeX eats one space after a word command.
+_TEXT_COMMANDS = {"textbackslash": "\\", "textbraceleft": "{", "textbraceright": "}", "textasciitilde": "~",
+                  "textasciicircum": "^"}
+_LITERAL_RE = re.compile(r"\\(?:([&%$#_{}])|(" + "|".join(_TEXT_COMMANDS) + r")(?![A-Za-z])(?:\{\}| )?)")
+_ASIDE = 0xF0000  # a kept-aside character rides through as chr(_ASIDE + ord(c)), a private-use code point
+_ASIDE_RE = re.compile("[" + "".join(chr(_ASIDE + ord(c)) for c in "&%$#_{}\\~^") + "]")
 
 
 def strip_latex(text: str) -> str:
     """Plain text from a BibTeX value: accents, markup commands, escapes and braces removed."""
+    text = text.replace("---", "—").replace("--", "–")  # before braces go, so `-{}-` stays two hyphens
+    text = _LITERAL_RE.sub(lambda m: chr(_ASIDE + ord(m.group(1) or _TEXT_COMMANDS[m.group(2)])), text)
     text = latex_to_text(latex_to_unicode(text))
     text = _CMD_BEFORE_BRACE_RE.sub("", text)  # \emph{x} -> {x}
-    text = _ANY_ESCAPE_RE.sub(lambda m: "\x00" + m.group(1), text)  # protect \& \{ ...
     text = _ANY_CMD_RE.sub("", text)  # \relax, \LaTeX -> dropped
-    text = text.replace("{", "").replace("}", "").replace("~", " ").replace("\x00", "")
-    text = text.replace("---", "—").replace("--", "–")
-    return squash(text)
+    text = text.replace("{", "").replace("}", "").replace("~", " ")
+    return squash(_ASIDE_RE.sub(lambda m: chr(ord(m.group(0)) - _ASIDE), text))
+
+
+_ESCAPES = {c: "\\" + c for c in "&%$#_"} | {c: f"\\{name}{{}}" for name, c in _TEXT_COMMANDS.items()}
+_TO_ESCAPE_RE = re.compile(r"[&%$#_{}\\~^]|([-'`])(?=\1)")
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for c in text:
+        depth += (c == "{") - (c == "}")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def escape_latex(text: str) -> str:
+    """Plain text as a BibTeX value that `strip_latex` reads back unchanged (whitespace collapsed),
+    and LaTeX shows as the same characters: `& % $ # _` get a backslash; braces too when they pair
+    up (`\\{x\\}`), else, like `\\ ~ ^`, they become text commands (`\\textbraceleft{}`), since
+    BibTeX counts every brace; the ligatures `--`, `''` and ``` `` ``` are kept apart (`-{}-`). Other
+    characters, accents included, stay as they are (a UTF-8 .bib file)."""
+    text = squash(text)
+    braces = {"{": "\\{", "}": "\\}"} if _balanced(text) else {}
+    return _TO_ESCAPE_RE.sub(lambda m: m.group(1) + "{}" if m.group(1) else braces.get(m.group(0))
+                             or _ESCAPES[m.group(0)], text)

@@ -9,6 +9,11 @@ strings and the scraped pages agree on the result:
     flip_name(["King", "Jr.", "Martin Luther"])       -> 'Martin Luther King Jr.'  (BibTeX 'Last, Jr, First')
     pair_last_first(["He", "Bobby", "Noci", "L."])    -> ['Bobby He', 'L. Noci']
 
+and the way back, for the exports that write names in parts (`rag.references`):
+
+    name_parts('Harm van Seijen')                     -> ('Harm', 'van Seijen', '')
+    name_parts('Martin Luther King Jr.')              -> ('Martin Luther', 'King', 'Jr.')
+
 The recognisers (`is_person_name`, `is_name_part`, `parse_name_list`, `parse_last_first_line`)
 decide whether page text is a byline at all.
 
@@ -58,6 +63,24 @@ def pair_last_first(parts: Sequence[str]) -> list[str]:
 
 _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "das", "du",
               "la", "le", "bin", "ibn", "al", "el", "ter", "ten", "zu", "y", "e"}
+
+
+def name_parts(name: str) -> tuple[str, str, str] | None:
+    """(given, family, suffix) of a name in reading order, such that `flip_name([family, given])`
+    (or `[family, suffix, given]`) gives the name back; the family keeps its lowercase particles
+    ('van Seijen'). A one-word name is all family. None when no split gives it back (a comma in it,
+    or a given name that reads as a suffix): such a name is written whole."""
+    words = name.split()
+    if not words or "," in name:
+        return None
+    suffix = words.pop() if len(words) > 1 and is_suffix(words[-1]) else ""
+    start = len(words) - 1
+    while start > 1 and words[start - 1] in _PARTICLES:
+        start -= 1
+    given, family = " ".join(words[:start]), " ".join(words[start:])
+    if (suffix and not given) or is_suffix(given):
+        return None
+    return given, family, suffix
 _INITIALS_RE = re.compile(r"(?:[^\W\d_]\.-?){1,3}")
 _CAMEL_PREFIX_RE = re.compile(r"(?:Mc|Mac|O'|O’|D'|D’|De|Di|La|Le|Van)[A-ZÀ-Þ]")
 
