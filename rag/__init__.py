@@ -13,7 +13,16 @@ Everything a library user calls is here (`__all__`); the modules behind it are t
 import sys as _sys
 from types import ModuleType as _ModuleType
 
-from rag.errors import ConfigError, IndexEmpty, InputError, LLMError, LocalServerError, RagError, StoreError
+from rag.errors import (
+    ConfigError,
+    EmbeddingError,
+    IndexEmpty,
+    InputError,
+    LLMError,
+    LocalServerError,
+    RagError,
+    StoreError,
+)
 from rag.types import (
     NO_ANSWER,
     Answer,
@@ -35,6 +44,7 @@ __all__ = [
     "Assistant",
     "Citation",
     "ConfigError",
+    "EmbeddingError",
     "Facets",
     "Filters",
     "FiltersApplied",
