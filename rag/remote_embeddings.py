@@ -63,9 +63,9 @@ class OpenAIEmbedder:
         return ModelInfo(self.model, self.base_url, self.dim)
 
     def probe(self) -> ModelInfo:
-        """One small request: the server answers, and says its dimension (before any file is read)."""
-        if self.dim is None:
-            self.embed_query("dimension probe")
+        """One small request, before any file is read: the server answers, with vectors of the expected
+        dimension (when one is set), else says what its dimension is."""
+        self.embed_query("dimension probe")
         return self.info
 
     def embed(self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None) -> np.ndarray:

@@ -19,7 +19,8 @@ Scripted behaviours, each for the next request(s), in the order queued (`fail_ne
   `drop_next()`                     read the request, then close the connection without a byte;
   `raw_next(body, content_type)`    answer 200 with `body` as is.
 `service_time(per_request, per_text)` makes every request take that long (a model at work), and
-`die()` stops the server for good: a server that goes away mid-ingest. `max_in_flight` is the most
+`die()` stops the server for good: a server that goes away mid-ingest (`FakeEmbeddings(port=...)`
+brings one back on the same port). `max_in_flight` is the most
 requests it was serving at once; `models=[...]` answers 404 for any other model name.
 """
 
@@ -59,7 +60,7 @@ class Step:
 class FakeEmbeddings:
     """Start with `with FakeEmbeddings(...) as fake:` (or `.start()` / `.stop()`)."""
 
-    def __init__(self, *, dim: int = 64, models: list[str] | None = None) -> None:
+    def __init__(self, *, dim: int = 64, models: list[str] | None = None, port: int = 0) -> None:
         self.dim, self.models = dim, models
         self.requests: list[dict] = []
         self.texts: list[str] = []
@@ -68,7 +69,7 @@ class FakeEmbeddings:
         self._queue: collections.deque[Step] = collections.deque()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
-        self._port = 0
+        self._port = port  # 0: the OS picks one; a dead server's port: the same server back
         self.dead = False
 
     # -- scripting ---------------------------------------------------------------------------
@@ -121,6 +122,10 @@ class FakeEmbeddings:
         return self
 
     def stop(self) -> None:
+        """Stop serving; embedders that `rag` shares by settings are forgotten (the next server may get this port)."""
+        from rag import remote_embeddings
+
+        remote_embeddings._SHARED.clear()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
