@@ -74,7 +74,8 @@ def _word_pieces(texts: list[str]) -> list[int]:
 
 
 def _cl100k_tokens(texts: list[str]) -> list[int]:
-    return [len(ids) for ids in tiktoken_encoder().encode_ordinary_batch(texts)]
+    encode = tiktoken_encoder().encode_ordinary  # not encode_ordinary_batch: it starts a thread pool per call
+    return [len(encode(t)) for t in texts]
 
 
 MINILM_LIMIT = InputLimit(MAX_WORD_PIECES, "MiniLM word pieces", _word_pieces)

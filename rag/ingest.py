@@ -7,9 +7,9 @@ chunks of papers that changed shape or disappeared are deleted, unchanged ones a
 (and unchanged text is never re-embedded, thanks to the embedding cache). Bookkeeping is
 write-ahead (see `rag.state`), so a run killed at any point is completed by the next one.
 
-Papers are written in batches, and each batch's chunks are embedded in the background while the
-previous batch is stored, so an embedding server is kept busy while chunking and Chroma upserts go
-on. The store must have been built by the embedding model in use (`rag.store.ChunkStore.check_model`),
+Papers are written in batches (16 papers, then twice as many each time up to 256), and each
+batch's chunks are embedded in the background while the previous batch is stored, so an embedding
+server is kept busy while chunking and Chroma upserts go on. The store must have been built by the embedding model in use (`rag.store.ChunkStore.check_model`),
 which is checked (and a server asked for its dimension) before any file is read.
 
 A file that fails to parse keeps whatever it contributed before: bad input never loses stored data.
@@ -249,8 +249,8 @@ class Ingestor:
         pool = ThreadPoolExecutor(2, thread_name_prefix="rag-ingest")  # two batches' embeddings may overlap
         pending: tuple[_Batch, Future | None] | None = None
         try:
-            for start in range(0, len(todo), PAPER_BATCH):
-                batch = self._plan(todo[start : start + PAPER_BATCH], rows, report)
+            for start, end in batch_bounds(len(todo)):
+                batch = self._plan(todo[start:end], rows, report)
                 bar.total += len(batch.upsert)
                 bar.refresh()
                 self.state.intend(batch.intents)  # before anything of this batch can reach Chroma
@@ -302,6 +302,14 @@ class Ingestor:
             self.store.delete(batch.delete)
         paper_rows = [(p.id, h, json.dumps(p.to_dict(), ensure_ascii=False)) for p, h in batch.papers]
         self.state.commit_chunks([c.id for c in batch.upsert], batch.delete, paper_rows)
+
+
+def batch_bounds(n: int, first: int = 16) -> Iterator[tuple[int, int]]:
+    """Batches of papers: small at first, so the embedder starts while the rest is chunked, doubling up to PAPER_BATCH."""
+    start, size = 0, first
+    while start < n:
+        yield start, min(start + size, n)
+        start, size = start + size, min(size * 2, PAPER_BATCH)
 
 
 @dataclass

@@ -107,8 +107,8 @@ class OpenAIEmbedder:
         budget = Budget(self)
         try:
             with budget.running():
-                raw = self._client.embeddings.with_raw_response.create(
-                    model=self.model, input=[t or " " for t in texts], encoding_format="float")
+                raw = self._client.embeddings.with_raw_response.create(  # base64 asked, floats taken too, as
+                    model=self.model, input=[t or " " for t in texts])   # the client does (far less JSON)
         except (openai.APIError, OutOfTime) as exc:
             raise self._error(exc, budget, len(texts)) from exc
         try:

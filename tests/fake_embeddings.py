@@ -7,7 +7,8 @@
         fake.texts                                   # every text embedded, in arrival order
 
 POST /v1/embeddings answers `{"object": "list", "data": [{"embedding": [...], "index": i}], ...}`
-(the `data` list in reverse order, as the protocol allows: clients must sort by `index`). Vectors
+(the `data` list in reverse order, as the protocol allows: clients must sort by `index`), each
+embedding a list of floats, or its float32 bytes in base64 when `encoding_format` is "base64". Vectors
 are predictable and meaningful: a hashed bag of words (each lower-cased word adds 1 at
 sha256(word) % dim), so texts sharing words are close and a test can retrieve by them.
 
@@ -26,6 +27,7 @@ requests it was serving at once; `models=[...]` answers 404 for any other model 
 
 from __future__ import annotations
 
+import base64
 import collections
 import hashlib
 import json
@@ -46,6 +48,11 @@ def bag_of_words(text: str, dim: int) -> list[float]:
     return vec.tolist()
 
 
+def _encoded(vec: list[float], b64: bool) -> list[float] | str:
+    """As servers send it: floats, or with `encoding_format: base64` the float32 bytes in base64."""
+    return base64.b64encode(np.asarray(vec, dtype=np.float32).tobytes()).decode() if b64 else vec
+
+
 @dataclass
 class Step:
     status: int = 200
@@ -60,8 +67,9 @@ class Step:
 class FakeEmbeddings:
     """Start with `with FakeEmbeddings(...) as fake:` (or `.start()` / `.stop()`)."""
 
-    def __init__(self, *, dim: int = 64, models: list[str] | None = None, port: int = 0) -> None:
-        self.dim, self.models = dim, models
+    def __init__(self, *, dim: int = 64, models: list[str] | None = None, port: int = 0,
+                 base64: bool = True) -> None:
+        self.dim, self.models, self.base64 = dim, models, base64  # base64=False: a server that ignores it
         self.requests: list[dict] = []
         self.texts: list[str] = []
         self.in_flight = self.max_in_flight = 0
@@ -186,8 +194,9 @@ class _Handler(BaseHTTPRequestHandler):
                                               "type": "invalid_request_error"}})
         with fake._lock:
             fake.texts.extend(texts)
-        dim = step.dim or fake.dim
-        data = [{"object": "embedding", "index": i, "embedding": bag_of_words(t, dim)} for i, t in enumerate(texts)]
+        dim, b64 = step.dim or fake.dim, fake.base64 and body.get("encoding_format") == "base64"
+        data = [{"object": "embedding", "index": i, "embedding": _encoded(bag_of_words(t, dim), b64)}
+                for i, t in enumerate(texts)]
         words = sum(len(t.split()) for t in texts)
         self._json(200, {"object": "list", "model": body.get("model"), "data": data[::-1],
                          "usage": {"prompt_tokens": words, "total_tokens": words}})
@@ -210,3 +219,19 @@ def fake_embeddings():
     """A started `FakeEmbeddings()` (64 dims, any model name); import it into a test module to use it."""
     with FakeEmbeddings() as fake:
         yield fake
+
+
+if __name__ == "__main__":  # a server of its own process, for bench/embed_server.py: `READY <base url>`
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(description="Serve fake embeddings on 127.0.0.1 until stdin closes.")
+    p.add_argument("--dim", type=int, default=384)
+    p.add_argument("--per-request", type=float, default=0.0)
+    p.add_argument("--per-text", type=float, default=0.0)
+    a = p.parse_args()
+    with FakeEmbeddings(dim=a.dim) as served:
+        served.service_time(a.per_request, a.per_text)
+        print(f"READY {served.base_url}", flush=True)
+        while sys.stdin.buffer.read(4096):
+            pass

@@ -31,6 +31,15 @@ def test_vectors_come_back_in_input_order_unit_length_in_batches(fake_embeddings
     assert {r["model"] for r in fake_embeddings.requests} == {"fake-embed"}
 
 
+def test_base64_is_asked_for_and_a_server_that_sends_floats_is_understood_too():
+    results = []
+    for b64 in (True, False):
+        with FakeEmbeddings(base64=b64) as fake:
+            results.append(embedder(fake.base_url).embed(TEXTS[:3]))
+            assert fake.requests[0]["encoding_format"] == "base64"
+    assert np.allclose(results[0], results[1], atol=1e-6)
+
+
 def test_several_requests_are_in_flight_at_once(fake_embeddings):
     fake_embeddings.service_time(0.2)
     seen = []

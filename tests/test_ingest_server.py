@@ -22,7 +22,7 @@ from rag.state import State
 from rag.store import ChunkStore
 
 WORDS = "sparse dense graph protein vision speech robot agent kernel tensor quantum market".split()
-N = 2 * PAPER_BATCH + 88  # three batches of papers
+N = 2 * PAPER_BATCH + 88  # several batches of papers
 PROBE = "dimension probe"
 
 
