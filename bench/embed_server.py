@@ -17,9 +17,10 @@ process, against the same server:
 raw runs before and after ingest and the mean is the reference (the machine is shared), and a small
 ingest first warms up the imports. Servers:
 
-    fake       tests/fake_embeddings.py on 127.0.0.1, in a process of its own, with a service time per request and per text
-               (`--per-request`, `--per-text`, seconds): a remote GPU's latency without using this
-               machine's CPU; `--per-text 0 --per-request 0` measures the pipeline's own ceiling.
+    fake       tests/fake_embeddings.py on 127.0.0.1, in a process of its own, with a service time
+               per request and per text (`--per-request`, `--per-text`, seconds): a remote GPU's
+               latency without using this machine's CPU (its JSON work aside); `--per-text 0
+               --per-request 0` measures the pipeline's own ceiling.
     llama      tests/llama_embed_server.py: llama.cpp serving the GGUF in embedding mode on this
                machine's cores, which the pipeline then shares.
 
@@ -101,7 +102,7 @@ def run(url: str, model: str, args, root: Path) -> list[str]:
         ingest_rate, embedded = pipeline(url, model, path, args.batch, flight, root)
         raw_b = raw(url, model, texts, args.batch, flight)
         ref = (raw_a + raw_b) / 2
-        rows.append(f"| {flight} | {embedded} | {raw_a:.1f} / {raw_b:.1f} | {ingest_rate:.1f} | "
+        rows.append(f"| {flight} | {embedded} | {raw_a:.3g} / {raw_b:.3g} | {ingest_rate:.3g} | "
                     f"{ingest_rate / ref:.0%} | {before} -> {load()} |")
         print(rows[-1], flush=True)
     return rows
@@ -146,7 +147,8 @@ def main() -> None:
     print(f"\nServer: {server}; batch {args.batch}; {args.records} records; {platform.node()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"Command: python bench/embed_server.py {' '.join(sys.argv[1:])}\n")
-    print("| requests in flight | texts | raw texts/s (before / after) | ingest texts/s | ingest / raw | load (1, 5, 15 min) |")
+    print("| requests in flight | texts | raw texts/s (before / after) | ingest texts/s | ingest / raw "
+          "| load (1, 5, 15 min) |")
     print("|---|---|---|---|---|---|")
     print("\n".join(rows))
 

@@ -4,8 +4,8 @@ A chunk's embedded text is its header (title, first authors, year) plus its body
 with llama-index's `SentenceSplitter` measured in tiktoken cl100k tokens, then checked against the
 input window of the embedding model in use (`InputLimit`): MiniLM's 256 word pieces, counted with
 its own tokenizer (the default), or a server model's configured limit in cl100k tokens. Any chunk
-that would not fit is cut again, so no text is silently truncated by the model. Chunk ids are `<paper id>#<n>`, stable for
-unchanged text; `Chunk.hash` changes whenever anything that is embedded or filtered on changes.
+that would not fit is cut again, so no text is silently truncated by the model. Chunk ids are
+`<paper id>#<n>`, stable for unchanged text; `Chunk.hash` changes whenever anything that is embedded or filtered on changes.
 
 This module does not embed or store anything.
 """

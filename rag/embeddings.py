@@ -228,7 +228,9 @@ class CachedEmbedder:
 def model_info(embedder) -> ModelInfo:
     """What made `embedder`'s vectors: its own `info`, or (a bare embedder) its model id and dimension."""
     info = getattr(embedder, "info", None)
-    return info if isinstance(info, ModelInfo) else ModelInfo(embedder.model_id, BUNDLED, getattr(embedder, "dim", None))
+    if isinstance(info, ModelInfo):
+        return info
+    return ModelInfo(embedder.model_id, BUNDLED, getattr(embedder, "dim", None))
 
 
 def expected_model(settings) -> ModelInfo:

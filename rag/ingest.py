@@ -9,8 +9,9 @@ write-ahead (see `rag.state`), so a run killed at any point is completed by the 
 
 Papers are written in batches (16 papers, then twice as many each time up to 256), and each
 batch's chunks are embedded in the background while the previous batch is stored, so an embedding
-server is kept busy while chunking and Chroma upserts go on. The store must have been built by the embedding model in use (`rag.store.ChunkStore.check_model`),
-which is checked (and a server asked for its dimension) before any file is read.
+server is kept busy while chunking and Chroma upserts go on. The store must have been built by the
+embedding model in use (`rag.store.ChunkStore.check_model`); that is checked, and a server asked
+for its dimension, before any file is read. Chunks fit the model's own window (`input_limit`).
 
 A file that fails to parse keeps whatever it contributed before: bad input never loses stored data.
 """
@@ -305,7 +306,8 @@ class Ingestor:
 
 
 def batch_bounds(n: int, first: int = 16) -> Iterator[tuple[int, int]]:
-    """Batches of papers: small at first, so the embedder starts while the rest is chunked, doubling up to PAPER_BATCH."""
+    """Batches of papers: small at first, so the embedder starts while the rest is chunked, then
+    doubling up to PAPER_BATCH."""
     start, size = 0, first
     while start < n:
         yield start, min(start + size, n)

@@ -85,7 +85,7 @@ def serve(model: str, threads: int, parallel: int, ctx: int) -> None:
     print(READY + server.listening_address, flush=True)
     while sys.stdin.buffer.read(4096):
         pass
-    del server
+    os._exit(0)  # the parent is gone: no graceful stop (it waits for requests under way)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from fake_embeddings import fake_embeddings  # noqa: F401  (a fixture)
