@@ -23,7 +23,16 @@ the three front doors over them.
 import sys as _sys
 from types import ModuleType as _ModuleType
 
-from rag.errors import ConfigError, IndexEmpty, InputError, LLMError, LocalServerError, RagError, StoreError
+from rag.errors import (
+    ConfigError,
+    EmbeddingError,
+    IndexEmpty,
+    InputError,
+    LLMError,
+    LocalServerError,
+    RagError,
+    StoreError,
+)
 from rag.types import (
     NO_ANSWER,
     Answer,
@@ -47,6 +56,7 @@ __all__ = [
     "Assistant",
     "Citation",
     "ConfigError",
+    "EmbeddingError",
     "Facets",
     "Filters",
     "FiltersApplied",

@@ -64,7 +64,7 @@ class Assistant:
                  store=None) -> None:
         """Each dependency not given is built from `settings` (default: the environment); `store`
         is the `rag.store.ChunkStore` a new retriever reads (ignored when `retriever` is given)."""
-        from rag.embeddings import CachedEmbedder, EmbeddingCache, get_embedder
+        from rag.embeddings import CachedEmbedder, EmbeddingCache, embedder_for
         from rag.llm import make_chat_model
         from rag.retrieval import Retriever
 
@@ -72,8 +72,7 @@ class Assistant:
         if retriever is None and paper_count(self.settings) == 0:
             raise IndexEmpty(f"no papers indexed in {self.settings.data_dir}; run: rag ingest PATH "
                              "(or rag ingest for the built-in sample)")
-        model = embedder or get_embedder(self.settings.embed_model, threads=self.settings.embed_threads,
-                                         batch_size=self.settings.embed_batch_size)
+        model = embedder or embedder_for(self.settings)
         self.retriever = retriever or Retriever(self.settings, store=store, embedder=model)
         self.chat_model = chat_model if chat_model is not None else make_chat_model(self.settings)
         cache = CachedEmbedder(model, EmbeddingCache(self.settings.cache_dir / "embeddings.sqlite"))

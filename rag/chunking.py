@@ -2,9 +2,10 @@
 
 A chunk's embedded text is its header (title, first authors, year) plus its body. Bodies are cut
 with llama-index's `SentenceSplitter` measured in tiktoken cl100k tokens, then checked against the
-embedding model's own word-piece count: any chunk that would not fit the 256-piece window is cut
-again, so no text is silently truncated by the model. Chunk ids are `<paper id>#<n>`, stable for
-unchanged text; `Chunk.hash` changes whenever anything that is embedded or filtered on changes.
+input window of the embedding model in use (`InputLimit`): MiniLM's 256 word pieces, counted with
+its own tokenizer (the default), or a server model's configured limit in cl100k tokens. Any chunk
+that would not fit is cut again, so no text is silently truncated by the model. Chunk ids are
+`<paper id>#<n>`, stable for unchanged text; `Chunk.hash` changes whenever anything that is embedded or filtered on changes.
 
 This module does not embed or store anything.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -57,6 +59,32 @@ def _word_piece_tokenizer():
 def count_word_pieces(text: str) -> int:
     """Word pieces MiniLM sees for `text`, [CLS] and [SEP] included."""
     return len(_word_piece_tokenizer().encode(text).ids)
+
+
+@dataclass(frozen=True, slots=True)
+class InputLimit:
+    """An embedding model's input window: at most `tokens` per text, as `count` (texts -> counts) measures."""
+
+    tokens: int
+    unit: str
+    count: Callable[[list[str]], list[int]] = field(compare=False, repr=False)
+
+
+def _word_pieces(texts: list[str]) -> list[int]:
+    return [len(e.ids) for e in _word_piece_tokenizer().encode_batch(texts)]
+
+
+def _cl100k_tokens(texts: list[str]) -> list[int]:
+    encode = tiktoken_encoder().encode_ordinary  # not encode_ordinary_batch: it starts a thread pool per call
+    return [len(encode(t)) for t in texts]
+
+
+MINILM_LIMIT = InputLimit(MAX_WORD_PIECES, "MiniLM word pieces", _word_pieces)
+
+
+def token_limit(tokens: int) -> InputLimit:
+    """The window of a model known only by its limit: counted in cl100k tokens, the chunker's own measure."""
+    return InputLimit(tokens, "cl100k tokens", _cl100k_tokens)
 
 
 @lru_cache(maxsize=8)
@@ -118,38 +146,38 @@ def chunk_metadata(record: Record) -> dict:
     }
 
 
-def _fit_header(header: str) -> str:
+def _fit_header(header: str, limit: InputLimit) -> str:
     """A header so long it leaves under half the window for text is cut to its first line (the title)."""
-    if count_word_pieces(header) <= MAX_WORD_PIECES // 2:
+    half = limit.tokens // 2
+    if limit.count([header])[0] <= half:
         return header
     title = header.split("\n", 1)[0]
     words = title.split()
-    while words and count_word_pieces(" ".join(words)) > MAX_WORD_PIECES // 2:
+    while words and limit.count([" ".join(words)])[0] > half:
         words = words[: len(words) * 3 // 4]
     return " ".join(words)
 
 
-def _fits(texts: list[str]) -> list[bool]:
-    encodings = _word_piece_tokenizer().encode_batch(texts)
-    return [len(e.ids) <= MAX_WORD_PIECES for e in encodings]
-
-
-def _split_bodies(header: str, body: str, chunk_tokens: int, overlap: int) -> list[str]:
+def _split_bodies(header: str, body: str, chunk_tokens: int, overlap: int, limit: InputLimit) -> list[str]:
     """Cut `body` into pieces whose embedded text (header + piece) fits the model's window."""
     pieces = _splitter(chunk_tokens, overlap).split_text(body) or [body]
     if chunk_tokens <= 32:
         return pieces
     fitted: list[str] = []
-    for piece, ok in zip(pieces, _fits([f"{header}\n{p}" if header else p for p in pieces])):
-        fitted.extend([piece] if ok else _split_bodies(header, piece, max(32, chunk_tokens * 2 // 3), overlap // 2))
+    counts = limit.count([f"{header}\n{p}" if header else p for p in pieces])
+    for piece, n in zip(pieces, counts):
+        fitted.extend([piece] if n <= limit.tokens else
+                      _split_bodies(header, piece, max(32, chunk_tokens * 2 // 3), overlap // 2, limit))
     return fitted
 
 
-def chunk_record(record: Record, *, chunk_tokens: int = 160, overlap: int = 24) -> list[Chunk]:
-    """The chunks of one record. A record without an abstract gets one chunk: its header."""
-    header = _fit_header(header_for(record))
+def chunk_record(record: Record, *, chunk_tokens: int = 160, overlap: int = 24,
+                 limit: InputLimit = MINILM_LIMIT) -> list[Chunk]:
+    """The chunks of one record, each fitting `limit` (the embedding model's window). A record without
+    an abstract gets one chunk: its header."""
+    header = _fit_header(header_for(record), limit)
     body = record.abstract or ""
-    bodies = _split_bodies(header, body, chunk_tokens, overlap) if body.strip() else [""]
+    bodies = _split_bodies(header, body, chunk_tokens, overlap, limit) if body.strip() else [""]
     meta = chunk_metadata(record)
     chunks = []
     for i, text in enumerate(bodies):

@@ -2,11 +2,13 @@
 
     for check in run_checks(settings): print(check.status, check.name, check.detail, check.fix)
 
-Checks, in order: the embedding model and tokenizer, the bundled tiktoken and sentence-splitter
-data, the local model's 22 parts (present, size, sha256), the assembled model file, the llama.cpp
-runtime (and, unless `quick`, a one-token generation through a real server start), the data
-directory, and the store (papers, chunks in Chroma, BM25 index in step). A check is "ok", "warn"
-(works, but something is worth knowing) or "fail" (a command will not work until it is fixed).
+Checks, in order: the embedding model (the bundled one and its tokenizer, or one request to the
+embedding server), the bundled tiktoken and sentence-splitter data, the local model's 22 parts
+(present, size, sha256), the assembled model file, the llama.cpp runtime (and, unless `quick`, a
+one-token generation through a real server start), the data directory, and the store (papers,
+chunks in Chroma, BM25 index in step, and the embedding model that built it, which must be the one
+in use). A check is "ok", "warn" (works, but something is worth knowing) or "fail" (a command will
+not work until it is fixed).
 Reads only, except that the full run may assemble the local model once, as first use would.
 """
 
@@ -30,15 +32,20 @@ class Check:
 
 
 def _embedding(settings) -> Check:
-    from rag.embeddings import TOKENIZER_PATH, get_embedder
+    from rag.embeddings import TOKENIZER_PATH, embedder_for, model_info
 
     if not TOKENIZER_PATH.is_file():
         return Check("embedding model", "fail", f"tokenizer file missing: {TOKENIZER_PATH}",
                      "reinstall: pip install --force-reinstall paper-rag")
     started = time.perf_counter()
-    vec = get_embedder(settings.embed_model, threads=settings.embed_threads).embed(["doctor check"])
+    embedder = embedder_for(settings)
+    vec = embedder.embed(["doctor check"])
     ms = (time.perf_counter() - started) * 1000
-    return Check("embedding model", "ok", f"{settings.embed_model} int8 ONNX, {vec.shape[1]} dims ({ms:.0f} ms)")
+    if settings.embed_base_url is None:
+        return Check("embedding model", "ok", f"{settings.embed_model} int8 ONNX, {vec.shape[1]} dims ({ms:.0f} ms)")
+    limit = embedder.input_limit
+    return Check("embedding model", "ok", f"{model_info(embedder).describe()}, inputs up to {limit.tokens} "
+                 f"{limit.unit} ({ms:.0f} ms for one text)")
 
 
 def _text_data(settings) -> Check:
@@ -125,6 +132,7 @@ def _data_dir(settings) -> Check:
 
 def _store(settings) -> Check:
     from rag.bm25 import state_digest, stored_digest
+    from rag.embeddings import expected_model
     from rag.state import State
     from rag.store import ChunkStore
 
@@ -135,14 +143,20 @@ def _store(settings) -> Check:
         papers, chunks, digest = state.paper_count(), state.chunk_count(), state_digest(state)
     finally:
         state.close()
-    in_chroma = ChunkStore(settings).count()
+    store = ChunkStore(settings, check_model=False)
+    in_chroma, built, wanted = store.count(), store.embedding_model(), expected_model(settings)
+    if built is not None and not built.same_space(wanted):
+        return Check("store", "fail", f"built with {built.describe()}, but the settings ask for {wanted.describe()}",
+                     "point RAG_EMBED_MODEL (and RAG_EMBED_BASE_URL) at the store's model, or ingest into a new "
+                     "collection: RAG_COLLECTION=NAME rag ingest PATH")
     if in_chroma != chunks:
         return Check("store", "fail", f"{chunks} chunks recorded but {in_chroma} in Chroma",
                      "rag ingest again with the same paths: it repairs the store")
     if stored_digest(settings) != digest:
         return Check("store", "fail", "the BM25 index is out of step with the store",
                      "rag ingest again with the same paths: it rebuilds the index")
-    return Check("store", "ok", f"{papers} papers, {chunks} chunks in Chroma, BM25 index in step")
+    model = f", built with {built.describe()}" if built else ""
+    return Check("store", "ok", f"{papers} papers, {chunks} chunks in Chroma, BM25 index in step{model}")
 
 
 def run_checks(settings, *, quick: bool = False) -> Iterator[Check]:

