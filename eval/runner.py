@@ -238,7 +238,7 @@ def run_eval(dataset_path: Path, *, settings, out: Path | None = None, retrieval
              limit: int | None = None, resume: bool = False, systems=SYSTEMS, judge: str = "similarity",
              split: str | None = None, progress: bool = True, say=print) -> Path:
     """Run (or resume) an evaluation; returns the run folder with summary.json and the reports."""
-    from rag.embeddings import CachedEmbedder, EmbeddingCache, get_embedder
+    from rag.embeddings import CachedEmbedder, EmbeddingCache, embedder_for
     from rag.eval.systems import Systems, index_beir
 
     dataset = load_dataset(Path(dataset_path), split=split)
@@ -260,7 +260,7 @@ def run_eval(dataset_path: Path, *, settings, out: Path | None = None, retrieval
     if beir:
         store_settings, doc_ids = index_beir(dataset, settings, progress=progress, say=say)
         gold_ids = _beir_gold(questions, doc_ids)
-    model = get_embedder(settings.embed_model, threads=settings.embed_threads, batch_size=settings.embed_batch_size)
+    model = embedder_for(settings)
     cached = CachedEmbedder(model, EmbeddingCache(store_settings.cache_dir / "embeddings.sqlite"))
     if "llamaindex" in systems:
         say("building llama-index's default VectorStoreIndex over the same papers (the baseline)")

@@ -101,7 +101,7 @@ class Systems:
     """Ranks a question with each named system: {name: ([(paper id, score)] best first, ms)}."""
 
     def __init__(self, settings, names=SYSTEMS, *, model=None, cached=None, progress: bool = False) -> None:
-        from rag.embeddings import CachedEmbedder, EmbeddingCache, get_embedder
+        from rag.embeddings import CachedEmbedder, EmbeddingCache, embedder_for
         from rag.errors import ConfigError
         from rag.retrieval import Retriever
 
@@ -110,8 +110,7 @@ class Systems:
             raise ConfigError(f"unknown retrieval system {', '.join(unknown)}; use any of {', '.join(SYSTEMS)}")
         self.names = list(names)
         deep = settings.model_copy(update={"candidates": max(settings.candidates, DEPTH)})
-        self.model = model or get_embedder(settings.embed_model, threads=settings.embed_threads,
-                                           batch_size=settings.embed_batch_size)
+        self.model = model or embedder_for(settings)
         self.cached = cached or CachedEmbedder(self.model, EmbeddingCache(settings.cache_dir / "embeddings.sqlite"))
         self.retriever = Retriever(deep, embedder=self.model)
         self.papers = self.retriever.catalog.papers
