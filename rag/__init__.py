@@ -43,6 +43,7 @@ __all__ = [
     "InputError",
     "LLMError",
     "LocalServerError",
+    "NOT_STATED",
     "NO_ANSWER",
     "Passage",
     "RagError",
@@ -50,6 +51,9 @@ __all__ = [
     "SourceHit",
     "StoreError",
     "StreamEvent",
+    "Table",
+    "TableCell",
+    "TableRow",
     "Timings",
     "Usage",
     "ask",
@@ -60,7 +64,8 @@ __all__ = [
 
 # The rest pull in pydantic or the retrieval stack: loaded on first use, so `import rag` (and `rag --help`) stay light
 _LAZY = {"ask": "rag.api", "Assistant": "rag.api", "paper_count": "rag.api", "ingest": "rag.ingest",
-         "IngestReport": "rag.ingest", "Settings": "rag.settings", "load_settings": "rag.settings"}
+         "IngestReport": "rag.ingest", "Settings": "rag.settings", "load_settings": "rag.settings",
+         "NOT_STATED": "rag.table", "Table": "rag.table", "TableCell": "rag.table", "TableRow": "rag.table"}
 
 
 def __getattr__(name: str):
