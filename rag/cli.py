@@ -54,6 +54,7 @@ def main() -> None:
         rag ingest                 # index the built-in sample corpus
         rag ingest papers/ more.jsonl
         rag ask "Which paper proposes Griffin?"
+        rag table "sparse training" --columns "task, method, main result"
         rag chat                   # the chat window in your browser
         rag stats
     """
@@ -411,6 +412,11 @@ def doctor(quick: bool) -> None:
     click.echo(f"\n{failed} problem(s) found" if failed else "\nall checks passed")
     sys.exit(1 if failed else 0)
 
+
+from rag.cli_table import table as _table  # noqa: E402 - its own module, so this one stays small
+
+_table.callback = friendly_errors(_table.callback)
+main.add_command(_table)
 
 if __name__ == "__main__":
     main()
