@@ -71,7 +71,7 @@ def kind_of(column: str) -> Kind | None:
     return next((k for k in KINDS if words & k.names), None)
 
 
-def _trim(span: str) -> str:
+def trim_phrase(span: str) -> str:
     """A span cut at the end of its clause and to `MAX_WORDS` words, without dangling connectors."""
     span = " ".join(_STOP.split(span, maxsplit=1)[0].split()[:MAX_WORDS])
     if span.count("(") > span.count(")"):  # cut inside a parenthesis: drop it, or close it when it is all
@@ -86,11 +86,11 @@ def _trim(span: str) -> str:
 def _by_kind(kind: Kind, sentences: list[str], title: str | None) -> str | None:
     if kind.title and title:
         head, _, tail = title.partition(": ")
-        return _trim(tail or head)
+        return trim_phrase(tail or head)
     for pattern in kind.patterns:
         for sentence in sentences:
             for m in pattern.finditer(sentence):
-                phrase = _trim(m.group("x"))
+                phrase = trim_phrase(m.group("x"))
                 ends = phrase.split()[:1] + phrase.split()[-2:]  # a name first, or just before the cue word
                 if len(phrase.split()) >= (1 if kind.named else 2) and (
                         not kind.named or any(_NAMED.fullmatch(w.strip(",()")) for w in ends)):
@@ -107,7 +107,7 @@ def _by_words(column: str, sentences: list[str]) -> str | None:
             hits = len(wanted & set(stems(clause)))
             if hits > best_hits and len(clause.split()) >= 2:
                 best, best_hits = clause, hits
-    return _trim(best) if best else None
+    return trim_phrase(best) if best else None
 
 
 def pick_phrases(columns: list[str], title: str | None, abstract: str | None) -> dict[str, str | None]:

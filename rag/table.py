@@ -9,7 +9,8 @@ With a chat model, one call per paper fills every column at once, constrained by
 `rag.phrases` picks each column's phrase. Either way every filled cell is checked against its own
 paper's record: with the support check the answers use (`rag.support.check_support`, the phrase
 citing the record as its one source), and, since a cell is taken from the record rather than
-written, every word of it (by stem) must be in the record. A cell that fails is shown as
+written, every word of it (`rag.extractive.content_words`: 3+ letters, no stopwords; "improves"
+is not "improve") must be a word of the record. A cell that fails is shown as
 `NOT_STATED`, its phrase kept in `TableCell.rejected` for inspection only. A question whose retrieval
 is too weak to answer (`min_evidence`, as for answers) or that its filters leave without papers
 gives an empty table with the reason. `TableMaker.stream` yields the table as rows are done, so a
@@ -27,16 +28,16 @@ from dataclasses import dataclass, field
 
 from rag.citations import defang, strip_keys
 from rag.errors import ConfigError
-from rag.phrases import MAX_WORDS, pick_phrases
+from rag.extractive import content_words
+from rag.phrases import MAX_WORDS, pick_phrases, trim_phrase
 from rag.records import Record
 from rag.support import check_support
-from rag.terms import known, stems
 from rag.types import ABSTAIN_REASONS, Filters, Passage
 
 NOT_STATED = "not stated"
 MAX_COLUMNS = 12
 MAX_ROWS = 50
-MAX_CHARS = 100  # longest phrase the schema lets a model write per cell
+MAX_CHARS = 80  # longest phrase the schema lets a model write per cell (12 words fit)
 _EMPTY = re.compile(r"^(?:not stated|not (?:mentioned|given|specified|reported)|none|n/?a|unknown|-+)?$", re.I)
 
 
@@ -137,6 +138,8 @@ def parse_reply(text: str, columns: list[str]) -> dict[str, str | None] | None:
     out = {}
     for column in columns:
         value = " ".join(strip_keys(str(data.get(column) or "")).split()).strip(" .;,\"'")
+        if len(value) >= MAX_CHARS and " " in value:  # cut by the schema mid-word: keep whole words only
+            value = trim_phrase(value.rsplit(" ", 1)[0])
         out[column] = None if _EMPTY.match(value) else value
     return out
 
@@ -187,18 +190,18 @@ class RowFiller:
 
     def check(self, record: Record, drafts: dict[str, str | None]) -> list[TableCell]:
         """Cells in column order: each draft phrase shown only if the support check passes and every
-        word of it (by stem) is in the record."""
+        word of it is a word of the record."""
         cells = {c: TableCell(c) for c in drafts}
         filled = {c: p for c, p in drafts.items() if p}
         if filled:
             source = record_passage(record)
-            have = known(source.text).stems
+            have = content_words(source.text)
             checks = check_support([f"{p} [1]" for p in filled.values()], {1: source}, self.embed,
                                    threshold=self.settings.support_threshold)
             for (column, phrase), check in zip(filled.items(), checks):
                 cell = cells[column]
                 cell.score = round(check.score, 4)
-                if check.supported and set(stems(phrase)) <= have:
+                if check.supported and content_words(phrase) <= have:
                     cell.text, cell.stated = phrase, True
                 else:
                     cell.rejected = phrase

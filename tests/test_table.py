@@ -182,3 +182,17 @@ def test_cells_are_scored_by_the_rule_written_with_the_labels():
     ])
     assert figures["accuracy"] == 0.5 and figures["by_column"] == {"method": 1.0, "dataset": 0.5, "task": 0.0}
     assert figures["not_stated_precision"] == 0.5 and figures["shown_not_in_record"] == 1
+
+
+@pytest.mark.parametrize("reply, expected", [
+    ('{"method": "KernelDrop", "dataset": "Not stated."}', {"method": "KernelDrop", "dataset": None}),
+    ('Row: {"method": "N/A"}', {"method": None, "dataset": None}),  # text around the object, a column left out
+    ('{"method": "' + "gated linear recurrences " * 3 + 'with loc", "dataset": "C4 [2]"}',
+     {"method": "gated linear recurrences gated linear recurrences gated linear recurrences", "dataset": "C4"}),
+    ("[1, 2]", None),
+    ("not json at all", None),
+])
+def test_model_replies_are_read_leniently_and_a_phrase_cut_by_the_schema_loses_its_partial_word(reply, expected):
+    from rag.table import parse_reply
+
+    assert parse_reply(reply, COLUMNS) == expected
