@@ -65,6 +65,7 @@ __all__ = [
     "InputError",
     "LLMError",
     "LocalServerError",
+    "NOT_STATED",
     "NO_ANSWER",
     "PaperHit",
     "PaperHits",
@@ -74,6 +75,9 @@ __all__ = [
     "SourceHit",
     "StoreError",
     "StreamEvent",
+    "Table",
+    "TableCell",
+    "TableRow",
     "Timings",
     "Usage",
     "ask",
@@ -86,7 +90,8 @@ __all__ = [
 # The rest pull in pydantic or the retrieval stack: loaded on first use, so `import rag` (and `rag --help`) stay light
 _LAZY = {"ask": "rag.api", "Assistant": "rag.api", "paper_count": "rag.api", "ingest": "rag.ingest",
          "IngestReport": "rag.ingest", "Settings": "rag.settings", "load_settings": "rag.settings",
-         "format_references": "rag.references"}
+         "format_references": "rag.references",
+         "NOT_STATED": "rag.table", "Table": "rag.table", "TableCell": "rag.table", "TableRow": "rag.table"}
 
 
 def __getattr__(name: str):

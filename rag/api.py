@@ -6,9 +6,11 @@
 
 `Assistant` loads the store, the retriever and the model once and is safe to share between
 threads: it keeps no per-question state. It also adds files to its store (`add_files`), says
-what the collection can be filtered by (`facets`) and lists the papers that match a query
-(`search`). The UI and the eval harness are thin clients of it. This module wires parts
-together; the work is done in `rag.retrieval`, `rag.answer`, `rag.search`, `rag.llm` and `rag.ingest`.
+what the collection can be filtered by (`facets`), lists the papers that match a query
+(`search`) and builds literature tables (`table`, `table_stream`: a row per paper, a checked
+cell per column). The UI and the eval harness are thin clients of it. This module wires parts
+together; the work is done in `rag.retrieval`, `rag.answer`, `rag.search`, `rag.table`, `rag.llm`
+and `rag.ingest`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from rag.types import Answer, Facets, Filters, PaperHits, StreamEvent
 
 if TYPE_CHECKING:
     from rag.ingest import IngestReport
+    from rag.table import Table
 
 _FOLLOW_UP = re.compile(r"^(and|but|also|what about|how about|which of)\b|\b(those|these|them|they|it|that one|ones)\b",
                         re.I)
@@ -134,6 +137,24 @@ class Assistant:
         """A follow-up question answered in the context of `history` (condensed to a standalone question)."""
         question = self.condense(history, message)
         return self.chain.stream(question, filters=Filters.from_dict(filters), top_k=top_k)
+
+    def table(self, question: str, columns: str | Sequence[str], *, limit: int = 10,
+              filters: Filters | dict | None = None) -> Table:
+        """A literature table: one row per paper retrieval finds for `question` (at most `limit`, up
+        to 50), one cell per column (up to 12; "task, method" or a list), each a phrase from that
+        paper's record checked against it, or "not stated". Empty, with `reason`, when nothing fits."""
+        *_, table = self.table_stream(question, columns, limit=limit, filters=filters)
+        return table
+
+    def table_stream(self, question: str, columns: str | Sequence[str], *, limit: int = 10,
+                     filters: Filters | dict | None = None) -> Iterator[Table]:
+        """`table` as it is built: the same `Table` after retrieval (no rows yet; `papers` lists the
+        rows to come) and again after each row. Bad columns or limits raise at once."""
+        from rag.table import RowFiller, TableMaker
+
+        filler = RowFiller(self.settings, self.chat_model, self.chain.embed)
+        maker = TableMaker(self.settings, self.retriever, filler, self.chain.evidence, self.model_name)
+        return maker.stream(question, columns, limit=limit, filters=Filters.from_dict(filters))
 
     def condense(self, history: Sequence, message: str) -> str:
         """The follow-up as a standalone question: by the model when there is one, else by rule."""

@@ -56,6 +56,7 @@ def main() -> None:
         rag ingest papers/ more.jsonl
         rag ask "Which paper proposes Griffin?"
         rag search "state space models" --format bibtex
+        rag table "sparse training" --columns "task, method, main result"
         rag chat                   # the chat window in your browser
         rag stats
     """
@@ -421,6 +422,10 @@ def doctor(quick: bool) -> None:
 
 
 main.add_command(search_command(friendly_errors, _settings))
+from rag.cli_table import table as _table  # noqa: E402 - its own module, so this one stays small
+
+_table.callback = friendly_errors(_table.callback)
+main.add_command(_table)
 
 if __name__ == "__main__":
     main()

@@ -375,7 +375,8 @@ class LocalChatModel:
         return done
 
     def complete(self, messages, **kwargs) -> Completion:
-        return self._call(lambda m: m.complete(messages, body=self.extra_body, **kwargs))
+        body = {**(self.extra_body or {}), **(kwargs.pop("body", None) or {})} or None
+        return self._call(lambda m: m.complete(messages, body=body, **kwargs))
 
     def stream(self, messages, **kwargs) -> StreamResult:
         return StreamResult(self._stream(messages, kwargs))
