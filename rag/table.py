@@ -138,7 +138,7 @@ def parse_reply(text: str, columns: list[str]) -> dict[str, str | None] | None:
     out = {}
     for column in columns:
         value = " ".join(strip_keys(str(data.get(column) or "")).split()).strip(" .;,\"'")
-        if len(value) >= MAX_CHARS and " " in value:  # cut by the schema mid-word: keep whole words only
+        if len(value) > MAX_CHARS - 4 and " " in value:  # at the schema's cap, likely cut mid-word: whole words only
             value = trim_phrase(value.rsplit(" ", 1)[0])
         out[column] = None if _EMPTY.match(value) else value
     return out
