@@ -185,6 +185,20 @@ class FakeOpenAI:
         self.stop()
 
 
+class FakeTime:
+    """A clock that moves only when the code sleeps: retry arithmetic without waiting."""
+
+    def __init__(self) -> None:
+        self.now, self.slept = 0.0, []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     fake: FakeOpenAI

@@ -7,25 +7,11 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from fake_openai import FakeOpenAI, fake_openai  # noqa: F401  (fake_openai is a fixture)
+from fake_openai import FakeOpenAI, FakeTime, fake_openai  # noqa: F401  (fake_openai is a fixture)
 
 from rag.llm import LLMError, OpenAIChatModel
 
 MESSAGES = [{"role": "user", "content": "Sources:\n[1] Attention lets every token look at all others.\n\nQuestion: q"}]
-
-
-class FakeTime:
-    """A clock that moves only when the code sleeps."""
-
-    def __init__(self) -> None:
-        self.now, self.slept = 0.0, []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def model_for(fake: FakeOpenAI, t: FakeTime, *, timeout: float = 60.0, retries: int = 3,

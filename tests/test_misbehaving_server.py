@@ -10,7 +10,7 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from fake_openai import FakeOpenAI, fake_openai  # noqa: F401  (fake_openai is a fixture)
+from fake_openai import FakeOpenAI, FakeTime, fake_openai  # noqa: F401  (fake_openai is a fixture)
 
 from rag.api import Assistant
 from rag.cli import main
@@ -82,20 +82,6 @@ def test_retry_after_longer_than_the_time_left_fails_at_once(fake_openai, timeou
                                        rf"or raise {setting}"):
         model.complete(MESSAGES)
     assert time.monotonic() - start < 5 and len(fake_openai.requests) == 1  # was 180 s and 4 requests
-
-
-class FakeTime:
-    """A clock that moves only when the code sleeps: retry arithmetic without waiting."""
-
-    def __init__(self) -> None:
-        self.now, self.slept = 0.0, []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_retry_sleeps_are_bounded_by_the_time_left(fake_openai):
