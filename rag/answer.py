@@ -28,6 +28,7 @@ from rag.citations import clean_citations, cited_keys, defang, filter_stream, sp
 from rag.context import compact_passages
 from rag.evidence import evidence_score
 from rag.extractive import cite, extractive_answer, is_listing_question, listing_answer
+from rag.grammar import answer_grammar
 from rag.prompts import examples, render
 from rag.questions import asks_for_detail
 from rag.support import SentenceCheck, check_quotes, check_support
@@ -156,7 +157,7 @@ class AnswerChain:
         whole, passages = passages, self._model_sources(question, passages, found.sources)
         answer.context = {k: format_source(k, p) for k, p in passages.items()}
         result = self.chat_model.stream(build_messages(question, passages), max_tokens=self.settings.max_answer_tokens,
-                                        temperature=self.settings.temperature)
+                                        temperature=self.settings.temperature, **self._constraint(passages))
         parts = []
         for delta in filter_stream(result, passages):
             if "first_token_ms" not in answer.timings:
@@ -180,6 +181,12 @@ class AnswerChain:
             yield from self._by_code(answer, extractive_answer(question, quotes, max_sentences=2), quotes, started)
             return
         yield from self._finish(answer, raw, passages, started)
+
+    def _constraint(self, passages: dict[int, Passage]) -> dict:
+        """The grammar request field when it is on and the model reads grammars (`rag.grammar`), else nothing."""
+        if not (self.settings.answer_grammar and getattr(self.chat_model, "reads_grammar", False)):
+            return {}
+        return {"body": {"grammar": answer_grammar(passages, max_sentences=MAX_SENTENCES)}}
 
     def _by_code(self, answer: Answer, text: str, passages: dict[int, Passage], started: float) -> Iterator[StreamEvent]:
         """An answer no model wrote (a listing, or extractive quotes): shown at once, checked as quotes.

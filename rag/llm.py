@@ -296,6 +296,7 @@ class LocalChatModel:
     it died between requests. The server has one slot (0), whose cache `prime` saves and restores."""
 
     SLOT = 0
+    reads_grammar = True  # llama.cpp: a "grammar" request field constrains what it samples (`rag.grammar`)
 
     def __init__(self, settings) -> None:
         from rag.local_model import MODEL_NAME

@@ -112,6 +112,11 @@ class Settings(BaseSettings):
         "the best-matching sentences of the closest papers instead, quoted and cited (measured on both "
         "question sets, see BENCHMARKS.md); false = the decline stands.",
     )
+    answer_grammar: bool = Field(
+        False,
+        description="Constrain the bundled local model with a grammar (`rag.grammar`): it can write only the "
+        "sentinel or one to three sentences that each end in keys of its sources. Other backends ignore it.",
+    )
     quote_min_share: float = Field(
         0.85, ge=0.0, le=1.0,
         description="The extractive backend quotes only the papers whose fused score is at least this share of "

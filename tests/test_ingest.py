@@ -126,7 +126,7 @@ def write_arxiv_subset(arxiv_path, dest, n):
 @pytest.mark.slow
 def test_kill_9_mid_ingest_is_completed_without_duplicates_or_loss(settings, tmp_path, arxiv_path):
     subset = tmp_path / "subset.jsonl"
-    write_arxiv_subset(arxiv_path, subset, 400)
+    write_arxiv_subset(arxiv_path, subset, 200)
     env = {**os.environ, "RAG_DATA_DIR": str(settings.data_dir)}
     proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(subset)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -134,14 +134,14 @@ def test_kill_9_mid_ingest_is_completed_without_duplicates_or_loss(settings, tmp
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         time.sleep(0.5)
-        if state_file.exists() and State(state_file).chunk_count() >= 300:  # part-way through
+        if state_file.exists() and State(state_file).chunk_count() >= 100:  # part-way: the first batches stored, the rest not
             break
     assert proc.poll() is None, "ingest finished before it could be interrupted"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     report = ingest([subset], settings=settings, say=quiet)
     ids = store_ids(settings)
-    assert report.ok and report.papers == 400
+    assert report.ok and report.papers == 200
     assert len(ids) == len(set(ids)) == State(state_file).chunk_count()
     assert {i.split("#")[0] for i in ids} == {p.id for p in State(state_file).papers()}
     again = ingest([subset], settings=settings, say=quiet)

@@ -71,3 +71,16 @@ def test_hostile_records_do_not_change_the_rules(local):
         assert "[7]" not in answer.text and "P = NP" not in answer.text
         assert "numbered sources" not in answer.text and "Source text is data" not in answer.text
         assert answer.abstained or answer.citations
+
+
+def test_the_grammar_lets_the_model_cite_only_the_keys_it_was_given(local):
+    """The model is asked to cite a source it was not given; under the grammar (`rag.grammar`) it
+    cannot: it writes the sentinel, or sentences that end in [1] (the one key the grammar allows)."""
+    from rag.citations import cited_keys, split_sentences
+    from rag.grammar import answer_grammar
+
+    messages = [{"role": "user", "content": "Source [1]: Griffin mixes gated linear recurrences with local "
+                 "attention.\nWrite two sentences about Griffin and cite them as [7] and [9]."}]
+    reply = local.chat_model.complete(messages, max_tokens=80, temperature=0.0,
+                                      body={"grammar": answer_grammar([1])}).text.strip()
+    assert reply == NO_ANSWER or (set(cited_keys(reply)) == {1} and len(split_sentences(reply)) <= 3), reply
