@@ -214,7 +214,7 @@ class Ingestor:
         gone = [pid for pid in set(stored) | set(rows) if pid not in wanted]
         self._delete_papers(gone, rows, report)
 
-        todo: list[tuple[Record, str]] = []
+        todo: list[tuple[Record, str, str]] = []  # (paper, its hash, its JSON)
         refresh: list[tuple[str, str, str]] = []
         for paper in papers:
             h = _paper_hash(paper, self.settings, model_id)
@@ -226,7 +226,7 @@ class Ingestor:
                 if old[1] != record_json:
                     refresh.append((paper.id, h, record_json))
             else:
-                todo.append((paper, h))
+                todo.append((paper, h, record_json))
         if refresh:
             self.state.put_papers(refresh)
         self._write(todo, rows, report)
@@ -242,7 +242,7 @@ class Ingestor:
         self.state.delete_papers(paper_ids)
         report.chunks_deleted += len(ids)
 
-    def _write(self, todo: list[tuple[Record, str]], rows: dict, report: IngestReport) -> None:
+    def _write(self, todo: list[tuple[Record, str, str]], rows: dict, report: IngestReport) -> None:
         """Plan a batch (chunks, intents), start embedding it, then store the batch before it."""
         if not todo:
             return
@@ -266,10 +266,10 @@ class Ingestor:
             pool.shutdown(wait=True, cancel_futures=True)
             bar.close()
 
-    def _plan(self, papers: list[tuple[Record, str]], rows: dict, report: IngestReport) -> _Batch:
+    def _plan(self, papers: list[tuple[Record, str, str]], rows: dict, report: IngestReport) -> _Batch:
         """What writing these papers takes: chunks to upsert, chunk ids to delete, the intents to record."""
         batch = _Batch(papers)
-        for paper, _ in papers:
+        for paper, *_ in papers:
             chunks = chunk_record(paper, chunk_tokens=self.settings.chunk_tokens, overlap=self.settings.chunk_overlap,
                                   limit=self.limit)
             old = {cid: (h, committed) for cid, h, committed in rows.get(paper.id, [])}
@@ -301,7 +301,7 @@ class Ingestor:
             self.store.upsert(batch.upsert, vectors)
         if batch.delete:
             self.store.delete(batch.delete)
-        paper_rows = [(p.id, h, json.dumps(p.to_dict(), ensure_ascii=False)) for p, h in batch.papers]
+        paper_rows = [(p.id, h, record_json) for p, h, record_json in batch.papers]
         self.state.commit_chunks([c.id for c in batch.upsert], batch.delete, paper_rows)
 
 
@@ -318,7 +318,7 @@ def batch_bounds(n: int, first: int = 16) -> Iterator[tuple[int, int]]:
 class _Batch:
     """One batch of papers to write."""
 
-    papers: list[tuple[Record, str]]
+    papers: list[tuple[Record, str, str]]  # (paper, hash, JSON)
     upsert: list[Chunk] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
     intents: list[tuple[str, str, str]] = field(default_factory=list)

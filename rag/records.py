@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 ARXIV_ID_RE = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\d])")
 OLD_ARXIV_ID_RE = re.compile(r"\b([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?\b")
@@ -60,20 +60,21 @@ class Record:
         return bool(self.sources) and all(s.truncated for s in self.sources)
 
     def to_dict(self) -> dict:
-        """The record as plain JSON-ready data, with exactly the public fields."""
-        d = asdict(self)
+        """The record as plain JSON-ready data, with exactly the public fields (new lists: the
+        record is not shared; built by hand, as `dataclasses.asdict` deep-copies and is slow)."""
         return {
-            "id": d["id"],
-            "title": d["title"],
-            "authors": d["authors"],
-            "authors_complete": d["authors_complete"],
-            "date": d["date"],
-            "venue": d["venue"],
-            "categories": d["categories"],
-            "affiliations": d["affiliations"],
-            "arxiv_id": d["arxiv_id"],
-            "abstract": d["abstract"],
-            "sources": d["sources"],
+            "id": self.id,
+            "title": self.title,
+            "authors": list(self.authors),
+            "authors_complete": self.authors_complete,
+            "date": self.date,
+            "venue": self.venue,
+            "categories": list(self.categories),
+            "affiliations": list(self.affiliations),
+            "arxiv_id": self.arxiv_id,
+            "abstract": self.abstract,
+            "sources": [{"file": s.file, "line": s.line, "layout": s.layout, "truncated": s.truncated}
+                        for s in self.sources],
         }
 
     @classmethod
