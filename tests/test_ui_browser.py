@@ -1,8 +1,12 @@
 """The chat window in a real browser: headless Chromium (Debian's) driven by Playwright.
 
-Opens the page, asks, waits for the streamed answer, opens the citation card, asks a question the
-papers do not answer, uploads a file and watches the paper count grow. Screenshots go to
-tests/artifacts/ (ui.png: an answer with its source card open; ui-upload.png: after the upload).
+Opens the page, asks, waits for the streamed answer, opens the citation card, copies the answer's
+BibTeX and downloads its references, asks a question the papers do not answer, searches in the
+Papers view (sorted by year, exported as BibTeX), builds a table in the Table view and watches its
+rows come, uploads a file and watches the paper count grow. Downloads and the clipboard are read
+back and parsed with the project's BibTeX reader. Screenshots go to tests/artifacts/ (ui.png: an
+answer with its source card open; ui-references.png, ui-papers.png, ui-table.png: the new views;
+ui-upload.png: after the upload).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import pytest
 pytest.importorskip("gradio")
 sync_api = pytest.importorskip("playwright.sync_api")
 
+from rag.parsers import bibtex  # noqa: E402
 from rag.ui.app import launch  # noqa: E402
 from netutil import free_port  # noqa: E402
 
@@ -48,7 +53,8 @@ def page(app):
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+            context.grant_permissions(["clipboard-read", "clipboard-write"])  # the answers' Copy BibTeX
             # nothing but the app itself: any other request would be a leak (fonts, analytics, CDNs)
             outside: list[str] = []
 
@@ -107,6 +113,38 @@ def test_ask_read_the_streamed_answer_and_open_its_source_card(page):
     _shot(page, "ui.png")
 
 
+def _bib_titles(text: str) -> list[str]:
+    return [r.title for r in bibtex.parse(Path("export.bib"), text).records]
+
+
+def _download(page, button):
+    """What clicking `button` (a locator) downloads."""
+    with page.expect_download() as info:
+        button.click()
+    return info.value
+
+
+def test_copy_the_bibtex_of_an_answer_and_download_its_references(page):
+    page.click("#rag-clear")  # a new chat: the question is not read as a follow-up, the last references go
+    page.wait_for_function("() => !document.querySelector('#rag-chat .rag-answer')"
+                           " && document.querySelector('#rag-refs-note').innerText.includes('Ask a question')")
+    _ask(page, "Which paper proposes Griffin?")
+    answer = page.locator("#rag-chat .rag-answer").last
+    assert not answer.locator("pre.rag-bibtex").is_visible()  # the copied text is not shown
+    answer.locator(".rag-copy-bib").click()
+    page.wait_for_function("() => [...document.querySelectorAll('#rag-chat .rag-copy-bib')].pop().dataset.done")
+    assert answer.locator(".rag-copy-bib").evaluate("b => b.dataset.done") == "Copied"
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("@") and GRIFFIN in _bib_titles(copied)
+    saved = _download(page, answer.locator(".rag-save-bib"))
+    assert saved.suggested_filename == "references.bib" and Path(saved.path()).read_text() == copied
+    page.wait_for_function("() => document.querySelector('#rag-refs-note').innerText.includes('Griffin')")
+    refs = _download(page, page.locator("#rag-refs-download"))
+    assert refs.suggested_filename.endswith(".bib") and Path(refs.path()).read_text() == copied
+    page.locator("#rag-last-refs").scroll_into_view_if_needed()
+    _shot(page, "ui-references.png")
+
+
 def test_abstention_looks_different(page):
     _ask(page, "Which paper studies protein folding with AlphaFold?")
     box = page.locator("#rag-chat .rag-abstain").last
@@ -115,7 +153,56 @@ def test_abstention_looks_different(page):
     answer_bg = page.locator("#rag-chat .rag-card").first.evaluate("e => getComputedStyle(e).borderStyle")
     abstain_border = box.evaluate("e => getComputedStyle(e).borderStyle")
     assert abstain_border == "dashed" and answer_bg != abstain_border
+    assert box.locator(".rag-copy-bib").count() == 0  # nothing cited, nothing to copy
+    page.wait_for_function("() => document.querySelector('#rag-refs-note').innerText.includes('no references')")
+    assert page.locator("#rag-refs-download").is_disabled()
     _shot(page, "ui-abstain.png")
+
+
+def test_papers_view_search_sort_by_year_and_export_bibtex(page):
+    page.get_by_role("tab", name="Papers").click()
+    page.fill("#rag-papers-query textarea", "Griffin")
+    page.keyboard.press("Enter")
+    rows = page.locator("#rag-papers-results table.rag-hits tbody tr")
+    rows.first.wait_for()
+    assert rows.first.locator(".rag-hit-title").inner_text() == GRIFFIN
+    page.locator("#rag-papers-sort label", has_text="year").click()
+    page.wait_for_function("() => document.querySelector('#rag-papers-results').innerText.includes('sorted by year')")
+    years = [None if y == "–" else int(y) for y in rows.locator(".rag-hit-year").all_inner_texts()]
+    known = [y for y in years if y is not None]
+    assert known and known == sorted(known, reverse=True) and years == known + [None] * (len(years) - len(known))
+    shown = rows.locator(".rag-hit-title").all_inner_texts()
+    assert shown[0] != GRIFFIN and GRIFFIN in shown  # Griffin's record has no year: after the dated papers
+    saved = _download(page, page.locator("#rag-papers-download"))
+    assert saved.suggested_filename == "papers-griffin.bib"
+    assert _bib_titles(Path(saved.path()).read_text()) == [t.replace("(untitled)", "") or None for t in shown]
+    _shot(page, "ui-papers.png")
+
+
+def test_table_view_shows_rows_as_they_are_done(page):
+    page.get_by_role("tab", name="Table").click()
+    page.fill("#rag-table-question textarea", "sparse training")
+    page.fill("#rag-table-columns textarea", "task, method")
+    page.fill("#rag-table-limit input", "3")
+    # every text the progress note shows, as the page shows it
+    page.evaluate("""() => { window.ragNotes = []; const note = document.querySelector('#rag-table-progress');
+        new MutationObserver(() => window.ragNotes.push(note.innerText.trim()))
+            .observe(note, {subtree: true, childList: true, characterData: true}); }""")
+    page.click("#rag-table-build")
+    page.wait_for_function("() => document.querySelector('#rag-table-progress').innerText.includes('done')")
+    notes = page.evaluate("window.ragNotes")
+    assert "1 of 3 papers" in notes and "2 of 3 papers" in notes  # rows came one by one
+    rows = page.locator("#rag-table-result table.rag-table tbody tr")
+    assert rows.count() == 3 and page.locator("#rag-table-result th").all_inner_texts()[2:] == ["task", "method"]
+    filled = page.locator("#rag-table-result tbody td:nth-child(n+3):not(.not-stated)")
+    assert filled.count() > 0 and "Top-KAST, a method" in " ".join(filled.all_inner_texts())
+    for cell in page.locator("#rag-table-result td.not-stated").all():  # greyed, in words
+        assert cell.inner_text() == "not stated" and cell.evaluate("e => getComputedStyle(e).fontStyle") == "italic"
+    assert "Top-KAST: Top-K Always Sparse Training" in page.locator("#rag-table-result").inner_text()
+    saved = _download(page, page.locator("#rag-table-bib"))
+    assert "Top-KAST: Top-K Always Sparse Training" in _bib_titles(Path(saved.path()).read_text())
+    _shot(page, "ui-table.png")
+    page.get_by_role("tab", name="Chat").click()
 
 
 def test_upload_a_file_and_the_paper_count_grows(page, tmp_path):

@@ -1,5 +1,5 @@
 """The chat window's handlers and its Blocks, without a browser: uploads kept by content, the
-first upload into an empty store, the side panel, and the theme and CSS a plain launch() gets."""
+first upload into an empty store, the side panel, and the theme, CSS and script a plain launch() gets."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ pytest.importorskip("gradio")
 
 from rag.ingest import file_sha256  # noqa: E402
 from rag.settings import Settings  # noqa: E402
-from rag.ui import handlers, render  # noqa: E402
+from rag.ui import handlers, style  # noqa: E402
 from rag.ui.app import THEME, build_app  # noqa: E402
 from netutil import free_port  # noqa: E402
 
@@ -59,13 +59,13 @@ def test_an_empty_question_changes_nothing(tmp_path):
     assert len(outputs) == 1 and outputs[0][:3] == ([], [], "")
 
 
-def test_a_plain_launch_has_the_apps_theme_and_css_without_deprecated_arguments(tmp_path):
+def test_a_plain_launch_has_the_apps_theme_css_and_script_without_deprecated_arguments(tmp_path):
     demo = build_app(Settings(data_dir=tmp_path / "rag-data", backend="extractive"))
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # gradio warns when theme/css go to the constructor
         demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
                     ssr_mode=False)
     try:
-        assert demo.css == render.CSS and demo.theme is THEME
+        assert demo.css == style.CSS and demo.theme is THEME and demo.js == style.JS
     finally:
         demo.close()

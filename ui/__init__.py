@@ -6,7 +6,8 @@
 `build_app(settings)` returns the `gradio.Blocks` without serving it. Gradio is imported only when
 one of these is used, so `import rag` never pulls it in; before it is, this package turns its
 analytics and the Hugging Face hub's telemetry off. `app.py` is the layout and wiring,
-`handlers.py` what each event does, `render.py` the HTML.
+`handlers.py` what the chat's events do, `papers.py` and `tables.py` those of the Papers and Table
+views, `exports.py` the files they offer, `render.py` the HTML, `style.py` the CSS and script.
 """
 
 from __future__ import annotations

@@ -4,12 +4,16 @@
     launch()                                   # http://127.0.0.1:7860, the sample indexed if the store is empty
     demo = build_app(settings); demo.launch()  # or mount/launch it yourself
 
-A conversation on the left (streamed answers, each ending with source cards that show the cited
-passage with the supporting sentence highlighted), and a side panel: filters, the collection (paper
-count, an upload box that adds files with `Assistant.add_files`), and the model in use. This
-module lays the page out and wires its events to `handlers.py`, which calls the Assistant;
-retrieval, prompting and checking are all done by the Assistant, the HTML by `render.py`.
-Analytics are off (see the package) and nothing but 127.0.0.1 is contacted.
+Three views in tabs on the left, and a side panel whose filters apply to all three: filters, the
+collection (paper count, an upload box that adds files with `Assistant.add_files`), and the model
+in use. Chat: streamed answers, each ending with source cards that show the cited passage with
+the supporting sentence highlighted and buttons that copy or save its BibTeX, and under it the last
+answer's references as a file. Papers: `Assistant.search` as a table, sorted by score or year,
+exported as a file. Table: `Assistant.table_stream`, row by row, exported as a file. This module
+lays the page out and wires its events to `handlers.py` (chat, uploads, the side panel),
+`papers.py` and `tables.py`, which call the Assistant; retrieval, prompting and checking are all
+done by the Assistant, the HTML by `render.py`, the CSS and script by `style.py`. Analytics are
+off (see the package) and nothing but 127.0.0.1 is contacted.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from functools import partial
 import gradio as gr
 
 from rag import RagError, Settings, load_settings
+from rag.references import FORMATS as REFERENCE_FORMATS
 
-from . import handlers, render
+from . import handlers, papers, render, style, tables
 from .handlers import ANY, UPLOAD_TYPES, Backend, accepted_uploads, describe_model, make_filters
 
 log = logging.getLogger("rag.ui")
@@ -38,12 +43,13 @@ THEME = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate",
 
 
 class ChatWindow(gr.Blocks):
-    """The app's Blocks: gradio 6 takes theme and CSS as `launch()` arguments, and this `launch()`
-    passes the app's unless told others, so a plain `build_app(...).launch()` looks like `rag chat`."""
+    """The app's Blocks: gradio 6 takes theme, CSS and scripts as `launch()` arguments, and this
+    `launch()` passes the app's unless told others, so a plain `build_app(...).launch()` looks and
+    works like `rag chat`."""
 
-    def launch(self, *args, theme=None, css=None, **kwargs):
-        return super().launch(*args, theme=THEME if theme is None else theme, css=render.CSS if css is None else css,
-                              **kwargs)
+    def launch(self, *args, theme=None, css=None, js=None, **kwargs):
+        return super().launch(*args, theme=THEME if theme is None else theme, css=style.CSS if css is None else css,
+                              js=style.JS if js is None else js, **kwargs)
 
 
 def _conversation():
@@ -88,6 +94,86 @@ def _collection(backend: Backend):
     return count, files, status
 
 
+def _last_references():
+    """Under the chat: the last answer's references as a file, in the format chosen."""
+    with gr.Row(equal_height=True, elem_id="rag-last-refs"):
+        fmt = gr.Dropdown(choices=list(REFERENCE_FORMATS), value="bibtex", label="References of the last answer",
+                          scale=2, min_width=200, elem_id="rag-refs-format")
+        button = gr.DownloadButton("No answer yet", interactive=False, size="md", scale=1, min_width=160,
+                                   elem_id="rag-refs-download")
+    note = gr.HTML(render.refs_note_html(None, 0), elem_id="rag-refs-note")
+    return fmt, button, note
+
+
+def _papers_view():
+    """The Papers tab: [query, search, limit, sort, export format, download, results, the hits' state]."""
+    gr.Markdown("The papers that match, best first, each with its sentence closest to the words; no model is "
+                "asked. The side panel's filters apply.", elem_id="rag-papers-help")
+    with gr.Row():
+        query = gr.Textbox(placeholder="Words to look for, e.g. linear recurrences with local attention",
+                           show_label=False, scale=6, lines=1, elem_id="rag-papers-query", submit_btn=False)
+        go = gr.Button("Search", variant="primary", scale=1, min_width=90, elem_id="rag-papers-search")
+    with gr.Row(equal_height=True):
+        limit = gr.Slider(1, 50, value=papers.DEFAULT_LIMIT, step=1, label="Papers", elem_id="rag-papers-limit")
+        sort = gr.Radio(list(papers.SORTS), value="score", label="Sort by", elem_id="rag-papers-sort")
+        fmt = gr.Dropdown(list(papers.FORMATS), value="bibtex", label="Export as", elem_id="rag-papers-format")
+        button = gr.DownloadButton("Nothing to export", interactive=False, size="md", elem_id="rag-papers-download")
+    results = gr.HTML("", elem_id="rag-papers-results")
+    return query, go, limit, sort, fmt, button, results, gr.State(None)
+
+
+def _table_view():
+    """The Table tab: [question, columns, rows, build, progress, table, export format, downloads, the table's state]."""
+    gr.Markdown("One row per paper found for the question, one cell per column: a phrase from that paper's "
+                "record, checked against it, or *not stated*. Rows appear as they are done; the side panel's "
+                "filters apply.", elem_id="rag-table-help")
+    question = gr.Textbox(label="Question", placeholder="What the papers are about, e.g. sparse training", lines=1,
+                          elem_id="rag-table-question", submit_btn=False)
+    with gr.Row(equal_height=True):
+        columns = gr.Textbox(value=tables.DEFAULT_COLUMNS, label="Columns", info="comma-separated, at most 12",
+                             scale=4, elem_id="rag-table-columns")
+        limit = gr.Number(value=tables.DEFAULT_LIMIT, precision=0, label="Rows", info="at most 50", scale=1,
+                          min_width=110, elem_id="rag-table-limit")
+        go = gr.Button("Build table", variant="primary", scale=1, min_width=120, elem_id="rag-table-build")
+    progress = gr.HTML("", elem_id="rag-table-progress")
+    result = gr.HTML("", elem_id="rag-table-result")
+    with gr.Row(equal_height=True):
+        fmt = gr.Dropdown(list(tables.FORMATS), value="md", label="Export as", elem_id="rag-table-format")
+        button = gr.DownloadButton("Nothing to export", interactive=False, size="md", elem_id="rag-table-download")
+        bib = gr.DownloadButton("No references", interactive=False, size="md", elem_id="rag-table-bib")
+    return question, columns, limit, go, progress, result, fmt, button, bib, gr.State(None)
+
+
+def _wire_chat(backend: Backend, chat, filters, model_box, turns) -> None:
+    """Ask (the one documented endpoint, /ask), New chat, and the last answer's references after each."""
+    chatbot, message, send, new, refs_fmt, refs_button, refs_note = chat
+    respond = partial(handlers.respond, backend)
+    ask_inputs, ask_outputs = [message, turns, *filters], [chatbot, turns, message, model_box]
+    refs = (handlers.last_references, [turns, refs_fmt], [refs_button, refs_note])
+    message.submit(respond, ask_inputs, ask_outputs, api_name="ask").then(*refs, api_name=False)
+    send.click(respond, ask_inputs, ask_outputs, api_name=False).then(*refs, api_name=False)
+    # the API page documents /ask only; what else the page calls stays callable but unadvertised
+    new.click(handlers.clear, None, [chatbot, turns, message], api_name="clear",
+              api_visibility="undocumented").then(*refs, api_name=False)
+    refs_fmt.change(*refs, api_name=False)
+
+
+def _wire_views(backend: Backend, papers_view, table_view, filters) -> None:
+    """The Papers and Table tabs: search, sort and export; build (streamed) and export."""
+    query, go, limit, sort, fmt, button, results, hits = papers_view
+    search = partial(papers.search, backend)
+    for event in (query.submit, go.click):
+        event(search, [query, limit, sort, fmt, *filters], [hits, results, button], api_name=False)
+    sort.change(papers.resort, [hits, sort, fmt], [results, button], api_name=False)
+    fmt.change(papers.export, [hits, sort, fmt], [button], api_name=False)
+    question, columns, rows, build, progress, result, table_fmt, table_button, bib, table = table_view
+    make = partial(tables.build, backend)
+    for event in (question.submit, build.click):
+        event(make, [question, columns, rows, table_fmt, *filters], [table, progress, result, table_button, bib],
+              api_name=False)
+    table_fmt.change(tables.export, [table, table_fmt], [table_button], api_name=False)
+
+
 def build_app(settings: Settings | None = None, assistant=None) -> ChatWindow:
     """The chat window for `settings` (default: the environment), or around an existing Assistant."""
     if settings is None:
@@ -104,19 +190,21 @@ def build_app(settings: Settings | None = None, assistant=None) -> ChatWindow:
             gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=480):
-                chatbot, message, send, new = _conversation()
+                with gr.Tabs(elem_id="rag-views"):
+                    with gr.Tab("Chat", id="chat", elem_id="rag-tab-chat"):
+                        chat = (*_conversation(), *_last_references())
+                    with gr.Tab("Papers", id="papers", elem_id="rag-tab-papers"):
+                        papers_view = _papers_view()
+                    with gr.Tab("Table", id="table", elem_id="rag-tab-table"):
+                        table_view = _table_view()
             with gr.Column(scale=1, min_width=300, elem_id="rag-side"):
                 filters, reset = _filters(backend)
                 count, files, status = _collection(backend)
                 with gr.Accordion("Model", open=True):
                     model_box = gr.HTML(handlers.model_panel(backend), elem_id="rag-model")
 
-        respond = partial(handlers.respond, backend)
-        ask_inputs, ask_outputs = [message, turns, *filters], [chatbot, turns, message, model_box]
-        message.submit(respond, ask_inputs, ask_outputs, api_name="ask")
-        send.click(respond, ask_inputs, ask_outputs, api_name=False)
-        # the API page documents /ask only; what else the page calls stays callable but unadvertised
-        new.click(handlers.clear, None, [chatbot, turns, message], api_name="clear", api_visibility="undocumented")
+        _wire_chat(backend, chat, filters, model_box, turns)
+        _wire_views(backend, papers_view, table_view, filters)
         reset.click(handlers.reset_filters, None, filters, api_name=False)
         side = [count, *filters]
         files.upload(partial(handlers.add_files, backend, demo), [files], [status, *side, files], api_name="add_files",

@@ -1,13 +1,16 @@
 """What the chat window does when someone asks, clears, uploads files, or opens the page.
 
     events = respond(backend, "Which paper proposes Griffin?", [], [], "any", "any", "any")
+    button, note = last_references(turns, "bibtex")   # the last answer's cited papers, as a file
     add_files(backend, demo, files)   # gradio's raw FileData dicts, checked by accepted_uploads
 
 Each event handler is a module-level function whose first arguments are the app's `Backend` (and,
 for uploads, the Blocks that took them), bound with `functools.partial` by `app.build_app`; the
 rest are the values of the page's components, and they return the components' new values. The
-`Backend` holds the app's one `rag.Assistant`, made on first need; answering, ingesting and the
-collection's facets are the Assistant's, the HTML is `render.py`'s, the layout is `app.py`'s.
+`Backend` holds the app's one `rag.Assistant`, made on first need. Each answered turn keeps its
+`Answer`, so its references can be downloaded. Answering, ingesting and the collection's facets are
+the Assistant's, the HTML is `render.py`'s, the layout is `app.py`'s; the Papers and Table views'
+events are `papers.py`'s and `tables.py`'s (sharing `make_filters` and `failed` from here).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from rag import Assistant, Facets, IndexEmpty, IngestReport, LLMError, RagError,
 from rag.ingest import file_sha256
 
 from . import render
+from .exports import download, write_export
 
 log = logging.getLogger("rag.ui")
 
@@ -149,7 +153,7 @@ def display(turns: list[dict]) -> list[dict]:
     return out
 
 
-def error_turn(exc: BaseException) -> str:
+def error_turn(exc: BaseException, failure: str = "Could not answer") -> str:
     if isinstance(exc, LLMError):
         return render.error_html("The model did not answer", str(exc),
                                  "Check that the model server is running (see the Model panel), then ask again.")
@@ -157,9 +161,18 @@ def error_turn(exc: BaseException) -> str:
         return render.error_html("Nothing is indexed yet", str(exc),
                                  "Add paper files with the upload box in the side panel, then ask again.")
     if isinstance(exc, RagError):
-        return render.error_html("Could not answer", str(exc))
+        return render.error_html(failure, str(exc))
     return render.error_html("Unexpected error", f"{type(exc).__name__}: {exc}",
                              "The app is still running; ask again, or see the server log for details.")
+
+
+def failed(exc: BaseException, doing: str, failure: str = "Could not answer") -> str:
+    """An event's failure as a message for the page (`error_turn`, headed `failure` for a
+    `RagError`); logged with its traceback unless it is a `RagError`, whose message already names
+    the fix. Call it in an except block."""
+    if not isinstance(exc, RagError):
+        log.exception("%s failed", doing)
+    return error_turn(exc, failure)
 
 
 def accepted_uploads(files, uploaded: set[str], folder: str | Path) -> list[tuple[Path, str]]:
@@ -255,12 +268,26 @@ def respond(backend: Backend, message, turns, authors, year_from, year_to, categ
             raise RagError("the answer stream ended without an answer; ask again")
         turn["html"] = render.answer_html(answer, asked=message)
         turn["text"] = answer.text
+        turn["answer"] = answer  # for the download of the last answer's references
         model = model_panel(backend, answer.model)
     except Exception as exc:  # every failure is a chat message; the app stays up
-        if not isinstance(exc, RagError):
-            log.exception("answering %r failed", message)
-        turn["html"] = error_turn(exc)
+        turn["html"] = failed(exc, f"answering {message!r}")
     yield display(turns), turns, "", model
+
+
+def last_references(turns, fmt):
+    """The download of the last answered turn's references as `fmt` (bibtex, ris, csl-json), and a
+    note saying which question they answer, or why there are none."""
+    turn = next((t for t in reversed(turns or []) if t.get("answer") is not None), None)
+    if turn is None:
+        return download(None, "No answer yet"), render.refs_note_html(None, 0)
+    answer, asked = turn["answer"], turn["message"]
+    text = answer.references(fmt) if answer.citations else ""
+    if not text:
+        return download(None, "No references"), render.refs_note_html(answer, 0, asked)
+    path = write_export(text, "references " + asked, fmt)
+    papers = len({c.paper_id for c in answer.citations})
+    return download(path, f"Download {path.suffix}"), render.refs_note_html(answer, papers, asked)
 
 
 def clear():

@@ -1,9 +1,12 @@
-"""HTML for the chat window: answers with their source cards, abstentions, errors, upload reports.
+"""HTML for the chat window: answers with their source cards and reference buttons, abstentions,
+errors, upload reports, and the Papers view's list of hits.
 
-Pure functions of `rag` values (Answer, Citation, IngestReport, ...) to HTML strings; no gradio,
-no retrieval. Everything that comes from papers or users is escaped here, so the chat can render
-the result as-is. Keys and sentences are read with `rag.citations`; which passage sentence backs a
-claim is the support check's finding (`Citation.backing_sentences`), not guessed here.
+Pure functions of `rag` values (Answer, Citation, PaperHits, IngestReport, ...) to HTML strings;
+no gradio, no retrieval. Everything that comes from papers or users is escaped here, so the chat
+can render the result as-is. A literature table's own HTML is `rag.table_format`'s (framed here);
+the CSS and the script behind the buttons are `style.py`'s. Keys and sentences are read with
+`rag.citations`; which passage sentence backs a claim is the support check's finding
+(`Citation.backing_sentences`), not guessed here.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from rag.citations import CITE_RE, keys_in, split_sentences, strip_keys
 from rag.types import NO_ANSWER, Answer, Citation, abstain_words
 
 CARD_AUTHORS = 4
+TRY_AGAIN = "Try other words, loosen the filters, or add papers in the side panel."
 
 
 def esc(text: object) -> str:
@@ -132,12 +136,41 @@ def answer_html(answer: Answer, asked: str | None = None) -> str:
                      " not supported by the passage" + ("" if n == 1 else "s") +
                      " cited; check before relying on " + ("it" if n == 1 else "them") + ".</div>")
     if answer.citations:
-        parts.append('<div class="rag-refs"><div class="rag-refs-title">References</div>')
+        parts.append(f'<div class="rag-refs"><div class="rag-refs-title">References</div>{reference_actions(answer)}')
         parts.extend(card_html(c) for c in sorted(answer.citations, key=lambda c: c.key))
         parts.append("</div>")
     parts.append(footer_html(answer, asked))
     parts.append("</div>")
     return _one_line("".join(parts))
+
+
+def reference_actions(answer: Answer) -> str:
+    """"Copy BibTeX" and "Download .bib" for the answer's cited papers (`Answer.references`), their
+    text beside them in a <pre> the CSS hides; `style.JS` does the copying. (The chat's sanitizer
+    keeps buttons, classes and <pre>, not textareas or data attributes.) Newlines and indents are
+    character references, so the one-line HTML the chat needs still holds the entries as written."""
+    bib = answer.references("bibtex")
+    if not bib:
+        return ""
+    kept = esc(bib).replace("\n", "&#10;").replace("  ", "&#32;&#32;")
+    return ('<div class="rag-refs-actions">'
+            '<button type="button" class="rag-copy-bib" title="Copy the cited papers as BibTeX">Copy BibTeX</button>'
+            '<button type="button" class="rag-save-bib" title="Save the cited papers as references.bib">'
+            f'Download .bib</button><pre class="rag-bibtex">{kept}</pre></div>')
+
+
+def refs_note_html(answer: Answer | None, papers: int, asked: str = "") -> str:
+    """Beside the download of the last answer's references: which question's (`asked`, as typed)
+    they are, or why there are none."""
+    if answer is None:
+        text = "Ask a question: the papers its answer cites can be downloaded here."
+    elif not papers:
+        text = ("The last answer did not answer (" + abstain_words(answer.abstain_reason).rstrip(".") +
+                "), so it cites no paper and has no references." if answer.abstained else
+                "The last answer cites no paper, so it has no references.")
+    else:
+        text = f"{papers} paper{'s' if papers != 1 else ''} cited in the answer to “{asked or answer.question}”."
+    return f'<div class="rag-refs-note">{esc(text)}</div>'
 
 
 def abstention_html(answer: Answer, asked: str | None = None) -> str:
@@ -148,7 +181,7 @@ def abstention_html(answer: Answer, asked: str | None = None) -> str:
         '<div class="rag-abstain"><div class="rag-abstain-head"><span class="rag-abstain-icon">∅</span>'
         f'<span class="rag-sentinel">{esc(NO_ANSWER)}</span></div>'
         f'<div class="rag-abstain-body" data-reason="{esc(answer.abstain_reason or "")}">'
-        f"{esc(abstain_words(answer.abstain_reason))} Try other words, loosen the filters, or add papers in the side panel.</div>"
+        f"{esc(abstain_words(answer.abstain_reason))} {TRY_AGAIN}</div>"
         f"{closest}{footer_html(answer, asked)}</div>"
     )
 
@@ -167,6 +200,58 @@ def error_html(title: str, message: str, hint: str = "") -> str:
 
 def user_html(message: str) -> str:
     return esc(message)
+
+
+# ---------------------------------------------------------------- the Papers and Table views
+
+HIT_AUTHORS = 3
+
+
+def _sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _nothing_html(head: str, why: str) -> str:
+    return _one_line(
+        f'<div class="rag-abstain rag-nothing"><div class="rag-abstain-head"><span class="rag-abstain-icon">∅</span>'
+        f'<span>{esc(head)}</span></div><div class="rag-abstain-body">{esc(_sentence_case(why))}. {TRY_AGAIN}'
+        "</div></div>")
+
+
+def _hit_row(h) -> str:
+    authors = byline(h.authors, limit=HIT_AUTHORS, complete=h.record.authors_complete, unknown="unknown")
+    return (f'<tr data-paper="{esc(h.paper_id)}"><td class="rag-hit-rank">{h.rank}</td>'
+            f'<td class="rag-hit-title">{esc(h.title or "(untitled)")}</td>'
+            f'<td class="rag-hit-year">{h.year or "–"}</td>'
+            f"<td>{esc(authors)}</td><td>{esc(h.venue or '')}</td><td class=\"rag-hit-sentence\">{esc(h.sentence)}</td>"
+            f'<td class="rag-hit-score">{h.score:.3f}</td></tr>')
+
+
+def hits_html(hits, by: str = "score") -> str:
+    """A search's `PaperHits` as a table (rank, title, year, first authors, venue, matching sentence,
+    score) in the order given, or, when it found nothing, its reason in words."""
+    if not hits:
+        return _nothing_html("No papers found", hits.reason or "no paper in the collection matches the query")
+    order = "year, newest first" if by == "year" else "score, best first"
+    summary = f"{len(hits)} paper{'s' if len(hits) != 1 else ''}, sorted by {order}"
+    if filters := _filters_line(hits.filters_applied):
+        summary += " · " + filters
+    head = "".join(f"<th>{h}</th>" for h in ("#", "title", "year", "authors", "venue", "matching sentence", "score"))
+    return _one_line(f'<div class="rag-hits-summary">{esc(summary)}</div><table class="rag-hits"><thead><tr>{head}'
+                     f'</tr></thead><tbody>{"".join(_hit_row(h) for h in hits)}</tbody></table>')
+
+
+def table_html(formatted: str) -> str:
+    """A literature table as `rag.table_format` writes it in HTML, in the view's frame."""
+    return f'<div class="rag-table-wrap">{formatted}</div>'
+
+
+def table_empty_html(reason: str) -> str:
+    return _nothing_html("No rows", reason)
+
+
+def progress_html(text: str) -> str:
+    return f'<div class="rag-progress">{esc(text)}</div>'
 
 
 # ---------------------------------------------------------------- side panel
@@ -205,67 +290,3 @@ def model_md(backend: str, model: str, where: str, remote: bool) -> str:
              else '<span class="rag-badge rag-local">local</span>')
     return _one_line(f'<div class="rag-model"><div><b>{esc(model)}</b> {badge}</div>'
                      f'<div class="rag-model-where">backend {esc(backend)} · {esc(where)}</div></div>')
-
-
-CSS = """
-.gradio-container { max-width: 1400px !important; margin: 0 auto; }
-#rag-header h1 { font-size: 1.45rem; margin: 0.2rem 0 0 0; }
-#rag-header p { margin: 0.1rem 0 0.4rem 0; color: var(--body-text-color-subdued); }
-#rag-side .rag-section { font-weight: 600; font-size: 0.95rem; margin: 0.2rem 0; }
-.rag-answer, .rag-abstain, .rag-error, .rag-streaming { line-height: 1.55; }
-.rag-text { font-size: 1rem; }
-.rag-cite { color: var(--color-accent); font-weight: 600; cursor: help; margin-left: 1px; }
-mark.rag-unsupported { background: #fff3b0; color: inherit; border-bottom: 2px dotted #c99a00; padding: 0 2px; }
-.dark mark.rag-unsupported { background: #5c4a00; }
-.rag-warn { margin-top: 0.5rem; font-size: 0.88rem; color: #8a6100; background: #fff9db; border-left: 3px solid #e0b400;
-  padding: 0.3rem 0.6rem; border-radius: 4px; }
-.dark .rag-warn { color: #ffe08a; background: #3a3000; }
-.rag-refs { margin-top: 0.8rem; border-top: 1px solid var(--border-color-primary); padding-top: 0.5rem; }
-.rag-refs-title { font-size: 0.78rem; text-transform: uppercase; letter-spacing: 0.06em; font-weight: 600;
-  color: var(--body-text-color-subdued); margin-bottom: 0.35rem; }
-details.rag-card { border: 1px solid var(--border-color-primary); border-radius: 8px; margin: 0.4rem 0;
-  background: var(--background-fill-secondary); }
-details.rag-card > summary { list-style: none; display: flex; gap: 0.6rem; padding: 0.55rem 0.7rem; cursor: pointer; }
-details.rag-card > summary::-webkit-details-marker { display: none; }
-.rag-key { flex: none; display: inline-flex; align-items: center; justify-content: center; min-width: 1.6rem; height: 1.6rem;
-  border-radius: 50%; background: var(--color-accent); color: white; font-weight: 700; font-size: 0.85rem; }
-.rag-card-head { display: flex; flex-direction: column; gap: 0.1rem; min-width: 0; }
-.rag-title { font-weight: 650; }
-.rag-byline { font-size: 0.86rem; color: var(--body-text-color-subdued); }
-.rag-quote { font-size: 0.9rem; font-style: italic; margin-top: 0.15rem; }
-.rag-more { font-size: 0.78rem; color: var(--color-accent); margin-top: 0.15rem; }
-details.rag-card[open] .rag-more { display: none; }
-.rag-passage { margin: 0 0.7rem 0.4rem 2.9rem; padding: 0.5rem 0.7rem; font-size: 0.9rem; border-left: 3px solid var(--color-accent);
-  background: var(--background-fill-primary); border-radius: 0 6px 6px 0; }
-mark.rag-hl { background: #d8ecff; color: inherit; padding: 0 2px; border-radius: 2px; }
-.dark mark.rag-hl { background: #1d3b5c; }
-.rag-card-meta { margin: 0 0.7rem 0.5rem 2.9rem; font-size: 0.78rem; color: var(--body-text-color-subdued); }
-.rag-quoted { margin-top: 0.4rem; font-size: 0.86rem; font-style: italic; color: var(--body-text-color-subdued); }
-.rag-footer, .rag-readas { margin-top: 0.5rem; font-size: 0.78rem; color: var(--body-text-color-subdued); }
-.rag-readas { margin-top: 0.1rem; font-style: italic; }
-.rag-abstain { background: var(--background-fill-secondary); border: 1px dashed var(--border-color-primary);
-  border-radius: 8px; padding: 0.6rem 0.8rem; color: var(--body-text-color-subdued); }
-.rag-abstain-head { display: flex; align-items: center; gap: 0.5rem; font-weight: 600; }
-.rag-abstain-icon { font-size: 1.2rem; opacity: 0.7; }
-.rag-abstain-body, .rag-abstain-near { font-size: 0.88rem; margin-top: 0.3rem; }
-.rag-error { background: #fdecec; border-left: 4px solid #d93025; border-radius: 6px; padding: 0.5rem 0.8rem; color: #7a1c15; }
-.dark .rag-error { background: #3b1512; color: #ffb4ab; }
-.rag-error-head { font-weight: 700; }
-.rag-error-msg { font-size: 0.9rem; font-family: var(--font-mono); white-space: pre-wrap; word-break: break-word; }
-.rag-error-hint { font-size: 0.88rem; margin-top: 0.3rem; }
-.rag-pending { color: var(--body-text-color-subdued); font-style: italic; }
-.rag-caret { animation: rag-blink 1s steps(2) infinite; color: var(--color-accent); }
-@keyframes rag-blink { 50% { opacity: 0; } }
-.rag-upload { font-size: 0.86rem; padding: 0.4rem 0.6rem; border-radius: 6px; border-left: 3px solid #2e7d32;
-  background: var(--background-fill-secondary); }
-.rag-upload-partial { border-left-color: #e0a800; }
-.rag-upload-bad { border-left-color: #d93025; }
-.rag-upload-errors ul { margin: 0.2rem 0 0 1rem; padding: 0; }
-.rag-upload-errors li { word-break: break-word; }
-.rag-model-where { font-size: 0.82rem; color: var(--body-text-color-subdued); word-break: break-all; }
-.rag-badge { font-size: 0.72rem; padding: 1px 7px; border-radius: 10px; font-weight: 600; margin-left: 0.3rem; }
-.rag-local { background: #e3f4e5; color: #1f6b2a; }
-.rag-remote { background: #fff1d6; color: #8a5300; }
-#rag-count { font-size: 0.95rem; }
-#rag-upload-help, #rag-upload-help * { font-size: 0.8rem !important; color: var(--body-text-color-subdued); }
-"""
