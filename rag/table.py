@@ -7,9 +7,10 @@ A cell is a short phrase taken from its paper's record (title and abstract), or 
 With a chat model, one call per paper fills every column at once, constrained by a JSON schema
 (`row_schema`: llama.cpp turns it into a grammar, so the reply always parses); without one,
 `rag.phrases` picks each column's phrase. Either way every filled cell is checked against its own
-paper's record: with the support check the answers use (`rag.support.check_support`, the phrase
-citing the record as its one source), and, since a cell is taken from the record rather than
-written, every word of it (`rag.extractive.content_words`: 3+ letters, no stopwords; "improves"
+paper's record with the check the answers use, the phrase citing the record as its one source: a
+model's phrase by `rag.support.check_support`, a phrase code picked as code-built answers are
+(`rag.support.check_quotes`: found word for word in one sentence of the record); and, since a cell
+is taken from the record rather than written, every word of it (`rag.extractive.content_words`: 3+ letters, no stopwords; "improves"
 is not "improve") must be a word of the record. A cell that fails is shown as
 `NOT_STATED`, its phrase kept in `TableCell.rejected` for inspection only. A question whose retrieval
 is too weak to answer (`min_evidence`, as for answers) or that its filters leave without papers
@@ -31,7 +32,7 @@ from rag.errors import ConfigError
 from rag.extractive import content_words
 from rag.phrases import MAX_WORDS, pick_phrases, trim_phrase
 from rag.records import Record
-from rag.support import check_support
+from rag.support import SentenceCheck, check_quotes, check_support
 from rag.types import ABSTAIN_REASONS, Filters, Passage
 
 NOT_STATED = "not stated"
@@ -196,9 +197,7 @@ class RowFiller:
         if filled:
             source = record_passage(record)
             have = content_words(source.text)
-            checks = check_support([f"{p} [1]" for p in filled.values()], {1: source}, self.embed,
-                                   threshold=self.settings.support_threshold)
-            for (column, phrase), check in zip(filled.items(), checks):
+            for (column, phrase), check in zip(filled.items(), self._support(list(filled.values()), source)):
                 cell = cells[column]
                 cell.score = round(check.score, 4)
                 if check.supported and content_words(phrase) <= have:
@@ -206,6 +205,17 @@ class RowFiller:
                 else:
                     cell.rejected = phrase
         return list(cells.values())
+
+
+    def _support(self, phrases: list[str], source: Passage) -> list[SentenceCheck]:
+        """The answers' checks, each phrase citing the record as its one source: a model's phrases by
+        `check_support`; phrases code picked (no model) by `check_quotes`, as the answers' quotes are,
+        so only a phrase found word for word in one sentence of the record passes."""
+        if self.chat_model is None:
+            return [c if c.backing else SentenceCheck(c.sentence, c.keys, score=0.0) for c in
+                    check_quotes([f"{p} [1]" for p in phrases], {1: source})]
+        return check_support([f"{p} [1]" for p in phrases], {1: source}, self.embed,
+                             threshold=self.settings.support_threshold)
 
 
 class TableMaker:

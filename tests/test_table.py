@@ -118,6 +118,20 @@ def test_model_cells_are_checked_and_an_invented_one_is_shown_as_not_stated(stor
     assert record.abstract in sent["messages"][-1]["content"]
 
 
+def test_without_a_model_a_cell_is_shown_only_when_the_record_says_it_word_for_word(store, assistant):
+    """Picked phrases are checked as the answers' quotes are (`check_quotes`): a span of one sentence
+    of the record passes; a phrase that is not one (reworded, or spanning two sentences) does not."""
+    record = next(r for r in assistant.retriever.catalog.papers.values() if r.title.startswith("Kelp"))
+    filler = RowFiller(store, None, assistant.chain.embed)
+    cells = filler.check(record, {"method": "a graph model of coastal sensor networks",
+                                  "dataset": "the BuoyNet and CoastTemp data sets",
+                                  "task": "coastal sensor networks. Experiments on the BuoyNet"})
+    method, dataset, task = cells
+    assert method.stated and method.text == "a graph model of coastal sensor networks" and method.score == 1.0
+    assert not dataset.stated and dataset.rejected == "the BuoyNet and CoastTemp data sets"
+    assert not task.stated and task.text == NOT_STATED
+
+
 def test_a_reply_that_is_not_json_leaves_every_cell_not_stated_with_a_note(store, assistant, fake_openai):  # noqa: F811
     fake_openai.enqueue("Sure! The method is kelp forest graphs.")
     model = OpenAIChatModel(fake_openai.base_url, "fake-model", None, 5, 0)
