@@ -109,15 +109,15 @@ def parse_columns(columns: str | Sequence[str]) -> list[str]:
     names = columns.split(",") if isinstance(columns, str) else list(columns)
     out = list(dict.fromkeys(" ".join(str(n).split()) for n in names if str(n).strip()))
     if not out:
-        raise ConfigError('no columns given; name them, e.g. --columns "task, method, main result"')
+        raise ConfigError('no columns given; name them, comma-separated, e.g. "task, method, main result"')
     if len(out) > MAX_COLUMNS:
-        raise ConfigError(f"{len(out)} columns asked for; a table has at most {MAX_COLUMNS}: drop some of --columns")
+        raise ConfigError(f"{len(out)} columns asked for; a table has at most {MAX_COLUMNS}: drop some columns")
     return out
 
 
 def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_ROWS:
-        raise ConfigError(f"--limit {limit}: a table has 1 to {MAX_ROWS} rows; ask for at most {MAX_ROWS}")
+        raise ConfigError(f"{limit} rows asked for: a table has 1 to {MAX_ROWS} rows; ask for at most {MAX_ROWS}")
     return limit
 
 
