@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/embed_server.py --records 300                      # the fake server, about 1 minute
     .venv/bin/python bench/embed_server.py --server llama --model M.gguf --records 20 --batch 4
+    .venv/bin/python bench/embed_server.py --records 1000 --chroma-server     # writes to a `chroma run`
 
 Input: the first N records of ../shared/data/arxiv_cs_daily.jsonl.gz written to a .jsonl file. The
 texts are exactly the chunks `rag ingest` embeds (parse, merge, chunk with the server model's window),
@@ -80,12 +81,17 @@ def raw(url: str, model: str, texts: list[str], batch: int, flight: int) -> floa
     return len(texts) / seconds
 
 
+CHROMA_PORT: int | None = None  # --chroma-server: the port of the `chroma run` the ingest writes to
+
+
 def pipeline(url: str, model: str, path: Path, batch: int, flight: int, root: Path) -> tuple[float, int]:
     from rag.ingest import ingest
     from rag.settings import Settings
 
-    settings = Settings(data_dir=root / f"data-{flight}-{time.monotonic_ns()}", embed_base_url=url,
-                        embed_model=model, embed_batch_size=batch, embed_concurrency=flight, embed_timeout=600)
+    run = f"{flight}-{time.monotonic_ns()}"
+    store = {"chroma_host": "127.0.0.1", "chroma_port": CHROMA_PORT, "collection": f"bench-{run}"} if CHROMA_PORT else {}
+    settings = Settings(data_dir=root / f"data-{run}", embed_base_url=url, embed_model=model, embed_batch_size=batch,
+                        embed_concurrency=flight, embed_timeout=600, **store)
     started = time.perf_counter()
     report = ingest([path], settings=settings, say=lambda *_: None)
     return report.embedded / (time.perf_counter() - started), report.embedded
@@ -106,6 +112,30 @@ def run(url: str, model: str, args, root: Path) -> list[str]:
                     f"{ingest_rate / ref:.0%} | {before} -> {load()} |")
         print(rows[-1], flush=True)
     return rows
+
+
+@contextlib.contextmanager
+def chroma_server(folder: Path):
+    """`chroma run` on 127.0.0.1 (a process of its own), until its heartbeat answers."""
+    import urllib.request
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from netutil import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(folder), "--host",
+                             "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.3)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 @contextlib.contextmanager
@@ -130,9 +160,14 @@ def main() -> None:
     p.add_argument("--flight", type=int, nargs="+", default=[1, 4, 8])
     p.add_argument("--per-request", type=float, default=0.02, help="fake: seconds per request")
     p.add_argument("--per-text", type=float, default=0.005, help="fake: seconds per text")
+    p.add_argument("--chroma-server", action="store_true", help="ingest into a `chroma run` on 127.0.0.1, not the "
+                   "embedded store")
     args = p.parse_args()
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    with tempfile.TemporaryDirectory(prefix="bench-embed-") as tmp:
+    global CHROMA_PORT
+    with tempfile.TemporaryDirectory(prefix="bench-embed-") as tmp, contextlib.ExitStack() as stack:
+        if args.chroma_server:
+            CHROMA_PORT = stack.enter_context(chroma_server(Path(tmp) / "chroma-server"))
         if args.server == "fake":
             with fake_server(args.per_request, args.per_text) as url:
                 server = f"fake, {args.per_request * 1000:g} ms a request + {args.per_text * 1000:g} ms a text"
@@ -144,7 +179,8 @@ def main() -> None:
                                   ctx=512 * max(args.flight)) as llama:
                 server = f"llama.cpp, {Path(args.model).name} in embedding mode, {max(args.flight)} slots"
                 rows = run(llama.base_url, MODEL_NAME, args, Path(tmp))
-    print(f"\nServer: {server}; batch {args.batch}; {args.records} records; {platform.node()}, "
+    store = "a chroma run on 127.0.0.1" if args.chroma_server else "the embedded Chroma"
+    print(f"\nServer: {server}; store: {store}; batch {args.batch}; {args.records} records; {platform.node()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"Command: python bench/embed_server.py {' '.join(sys.argv[1:])}\n")
     print("| requests in flight | texts | raw texts/s (before / after) | ingest texts/s | ingest / raw "
