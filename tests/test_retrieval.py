@@ -25,12 +25,11 @@ AUTHORS = ["John D. Co-Reyes", "Razvan Pascanu", "Siddhant M. Jayakumar", "Alexa
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Settings:
+def sample(tmp_path_factory, sample_store) -> Settings:
     with pytest.MonkeyPatch.context() as mp:
         for key in [k for k in os.environ if k.startswith("RAG_")]:
             mp.delenv(key)
-        settings = Settings(data_dir=tmp_path_factory.mktemp("sample-store"))
-    ingest(settings=settings, say=lambda *a: None)
+        settings = Settings(data_dir=sample_store(tmp_path_factory.mktemp("sample-store")))
     return settings
 
 

@@ -6,19 +6,17 @@ import os
 
 import pytest
 
-from rag.ingest import ingest
 from rag.retrieval import Rankings, Retriever
 from rag.settings import Settings
 from rag.types import Filters
 
 
 @pytest.fixture(scope="module")
-def retriever(tmp_path_factory) -> Retriever:
+def retriever(tmp_path_factory, sample_store) -> Retriever:
     with pytest.MonkeyPatch.context() as mp:
         for key in [k for k in os.environ if k.startswith("RAG_")]:
             mp.delenv(key)
-        settings = Settings(data_dir=tmp_path_factory.mktemp("rankings-store"))
-    ingest(settings=settings, say=lambda *a: None)
+        settings = Settings(data_dir=sample_store(tmp_path_factory.mktemp("rankings-store")))
     return Retriever(settings)
 
 
