@@ -76,20 +76,34 @@ def _as_index(known: Iterable[str] | AuthorIndex) -> AuthorIndex:
     return known if isinstance(known, AuthorIndex) else AuthorIndex(known)
 
 
+def _typed_initials(question: str) -> set[str]:
+    """Letters the question writes as an initial: a capital standing alone, with a full stop ("A.
+    Way") or inside a sentence ("by J Smith"). A lowercase one-letter word ("a way to simulate") and
+    a capital that starts a sentence ("A way to ...") are English, not initials."""
+    out = set()
+    for m in re.finditer(r"(?<![\w'])([A-Z])(\.)?(?![\w'])", question):
+        before = question[: m.start()].rstrip()
+        if m.group(2) or (before and before[-1] not in ".?!:;\"'("):
+            out.add(m.group(1).lower())
+    return out
+
+
 def detect_authors(question: str, known: Iterable[str] | AuthorIndex,
                    is_common: Callable[[str], bool] | None = None) -> list[str]:
-    """Collection authors the question names: a full name (middle initials optional), or a
-    distinctive last name alone: >= 4 letters, one collection author only, and not a word the
+    """Collection authors the question names: a full name (middle initials optional; an initial
+    only when written as one, a capital letter), or a distinctive last name alone: >= 4 letters, one collection author only, and not a word the
     collection's text uses (`is_common(last_name)`, e.g. 'Power' or 'Long')."""
     index = _as_index(known)
     q = normalise_text(question).split()
+    initials = _typed_initials(question)
     found: list[str] = []
     for j in range(len(q), 0, -1):
         for i in range(max(0, j - 3), j):
             names = index.by_last.get(" ".join(q[i:j]))
             if not names:
                 continue
-            full = [n for n in names for s in range(max(0, i - 4), i) if author_matches(q[s:j], index.tokens[n])]
+            full = [n for n in names for s in range(max(0, i - 4), i)
+                    if all(len(w) > 1 or w in initials for w in q[s:i]) and author_matches(q[s:j], index.tokens[n])]
             last = " ".join(q[i:j])
             if full:
                 found.extend(full)

@@ -67,3 +67,20 @@ def test_detect_filters_reports_every_kind():
 ])
 def test_listing_questions(question, applied, listing):
     assert is_listing_question(question, applied) is listing
+
+
+@pytest.mark.parametrize("question, found", [
+    # at 47,000 papers "Andy Way" is an author: the article "a" is not his initial
+    ("a way to simulate how each piece of text a generative transformer was trained on", []),
+    ("A way to simulate training data influence", []),  # a capital that starts the question is English too
+    ("what did A Way publish in 2019?", ["Andy Way"]),  # a capital inside the sentence is an initial
+    ("papers by A. Way on machine translation", ["Andy Way"]),
+    ("what did andy way publish?", ["Andy Way"]),
+    ("papers by J. Co-Reyes", ["John D. Co-Reyes"]),
+    ("i think a de novo design helps", []),
+])
+def test_a_lowercase_one_letter_word_is_never_an_initial(question, found):
+    from rag.questions import detect_authors
+
+    known = ["Andy Way", "John D. Co-Reyes", "Soham De", "Ian Goodfellow"]
+    assert detect_authors(question, known, is_common=lambda w: w in {"way", "de"}) == found
