@@ -115,8 +115,8 @@ class Settings(BaseSettings):
     answer_grammar: bool = Field(
         False,
         description="Constrain the bundled local model with a grammar (`rag.grammar`): it can write only the "
-        "sentinel or one to three sentences that each end in keys of its sources (measured on arxiv200: it moved no "
-        "decline and lowered citation recall, see BENCHMARKS.md, so it is off). Other backends ignore it.",
+        "sentinel or one to three sentences that each end in keys of its sources (measured on both question sets: it moved "
+        "no decline and lowered cited-paper recall, see BENCHMARKS.md, so it is off). Other backends ignore it.",
     )
     quote_min_share: float = Field(
         0.85, ge=0.0, le=1.0,
