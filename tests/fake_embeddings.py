@@ -39,6 +39,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
+from fake_openai import send_body
+
 
 def bag_of_words(text: str, dim: int) -> list[float]:
     vec = np.zeros(dim, dtype=np.float32)
@@ -188,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
             error = {"message": f"fake failure {step.status}", "type": "server_error", "param": None, "code": None}
             return self._json(step.status, {"error": error}, headers=step.headers)
         if step.raw is not None:
-            return self._send(200, step.raw, step.content_type)
+            return send_body(self, 200, step.raw, step.content_type)
         if fake.models and body.get("model") not in fake.models:
             return self._json(404, {"error": {"message": f"model {body.get('model')!r} not found",
                                               "type": "invalid_request_error"}})
@@ -202,16 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
                          "usage": {"prompt_tokens": words, "total_tokens": words}})
 
     def _json(self, status: int, payload: dict, *, headers: dict | None = None) -> None:
-        self._send(status, json.dumps(payload).encode(), "application/json", headers)
-
-    def _send(self, status: int, data: bytes, content_type: str, headers: dict | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, str(v))
-        self.end_headers()
-        self.wfile.write(data)
+        send_body(self, status, json.dumps(payload).encode(), "application/json", headers)
 
 
 @pytest.fixture

@@ -199,6 +199,19 @@ class FakeTime:
         self.now += seconds
 
 
+def send_body(handler: BaseHTTPRequestHandler, status: int, data: bytes, content_type: str,
+              headers: dict | None = None) -> None:
+    """One whole HTTP response: status, content type and length, any extra headers, the body (the
+    fake servers' one way to answer with a body of known length)."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(data)))
+    for k, v in (headers or {}).items():
+        handler.send_header(k, str(v))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     fake: FakeOpenAI
@@ -286,11 +299,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _misbehave(self, scripted: Scripted, stream: bool) -> None:
         """The scripted misbehaviours: a raw body, raw SSE lines, or keep-alives and no token."""
         if scripted.raw is not None:
-            self.send_response(200)
-            self.send_header("Content-Type", scripted.content_type)
-            self.send_header("Content-Length", str(len(scripted.raw)))
-            self.end_headers()
-            self.wfile.write(scripted.raw)
+            send_body(self, 200, scripted.raw, scripted.content_type)
             return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream" if stream else "application/json")
@@ -326,14 +335,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(status, {"error": error}, headers=headers)
 
     def _json(self, status: int, payload: dict, *, headers: dict | None = None) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, str(v))
-        self.end_headers()
-        self.wfile.write(data)
+        send_body(self, status, json.dumps(payload).encode(), "application/json", headers)
 
 
 @pytest.fixture
