@@ -146,10 +146,10 @@ class AnswerChain:
         if not passages or answer.timings["evidence"] < self.settings.min_evidence:
             yield from self._finish(answer, NO_ANSWER, {}, started, reason="weak_evidence" if passages else "no_sources")
             return
+        passages = self.retriever.whole_papers(passages)  # the answer may sit in any chunk of a paper
         if is_listing_question(question, found.filters_applied):  # the filters found the papers: code lists them
             yield from self._by_code(answer, listing_answer(passages, found.filters_applied), passages, started)
             return
-        passages = self.retriever.whole_papers(passages)  # the answer may sit in any chunk of a paper
         if self.chat_model is None:
             passages = close_to_best(passages, found.sources, self.settings.quote_min_share)
             yield from self._by_code(answer, extractive_answer(question, passages, max_sentences=3), passages, started)

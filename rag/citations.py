@@ -73,7 +73,7 @@ def split_sentences(text: str) -> list[str]:
     parts, start = [], 0
     for m in _SENT_END_RE.finditer(text):
         candidate = text[start:m.start()].rstrip()
-        if _ABBREV_RE.search(re.sub(r"(\s*\[[^\]]*\])+$", "", candidate)):
+        if _ABBREV_RE.search(re.sub(r"(\s*\[[^\]]*\])+$", "", candidate)) or _in_quotes(candidate, text, m.end()):
             continue
         # a citation group right after the full stop belongs to this sentence
         tail = re.match(r"(?:\s*\[[^\]]*\])+", text[m.start():])
@@ -82,6 +82,13 @@ def split_sentences(text: str) -> list[str]:
         start = end
     parts.append(text[start:].strip())
     return [p for p in parts if p]
+
+
+def _in_quotes(before: str, text: str, after: int) -> bool:
+    """True when a sentence end falls inside a double-quoted span that closes soon after (a quoted
+    title such as "Is Attention Enough? A Study" is one sentence's words, not two sentences)."""
+    opened = before.count('"') % 2 == 1 or before.count("\u201c") > before.count("\u201d")
+    return opened and bool(re.search(r'["\u201d]', text[after:after + 300]))
 
 
 def strip_keys(sentence: str) -> str:

@@ -5,6 +5,9 @@ they contain (an IDF weight over the given passages), plus the passage's retriev
 The best few, at most two per paper, are returned verbatim with their keys. Deterministic and
 instant; used when no model is available and in fast tests. It never paraphrases, so every
 sentence it returns is supported by construction. It does not decide whether to abstain.
+
+Listings ("What did X publish in 2021?") are built here too, for every backend: the papers the
+filters matched, each with the sentence of its abstract that says what it does (`gist`).
 """
 
 from __future__ import annotations
@@ -19,12 +22,19 @@ from rag.types import Passage
 STOPWORDS = frozenset("""a about above after again all also am an and any are as at be because been before being
 between both but by can could did do does doing done during each few for from had has have having he her here
 his how i if in into is it its itself just me more most my no nor not of on once only or other our out over own
+among according
 paper papers propose proposes proposed publish published publications write wrote written same she should so some such than that the their them
 then there these they this those through to too under until up very was we were what when where which while who
 whom why will with work works would you your""".split())
 # words that ask for a list of papers rather than about a topic
 LISTING_WORDS = frozenset("""listed list lists collection category categories appeared appear appears dated authors
-author co-author co-authored coauthored authored included include includes contain contains held""".split())
+author co-author co-authored coauthored authored included include includes contain contains held
+worked study studies studied topic topics research researched""".split())
+# a sentence that says what its paper does: "We propose ...", then "This paper studies ..."
+_SUBJECT = r"\b(?:we|this (?:paper|work|study|article|report))\s+(?:\w+\s+){0,2}?"
+_GISTS = (re.compile(_SUBJECT + r"(?:propose|introduce|present|develop|design|build|formulate)", re.I),
+          re.compile(_SUBJECT + r"(?:study|studie|investigate|analy[sz]e|examine|evaluate|describe|show|demonstrate"
+                                r"|explore|address|tackle|focus|report|find|leverage)", re.I))
 WORD_RE = re.compile(r"[a-z0-9][a-z0-9\-]*")
 
 
@@ -71,8 +81,10 @@ def is_listing_question(question: str, filters_applied: dict) -> bool:
 
 
 def listing_answer(passages: dict[int, Passage], filters_applied: dict | None = None) -> str:
-    """'The matching papers in the collection are: Title A (2021; John D. Co-Reyes) [1]; Title B [2].':
-    the papers the filters matched, with the year and the authors the question named, each cited."""
+    """'The matching papers in the collection are: "Title A" (2021; John D. Co-Reyes) [1]; "Title B" [2].
+    We propose ... [1]. This paper studies ... [2].': the papers the filters matched, with the year
+    and the authors the question named, each cited, then each one's `gist` quoted (the text of a
+    passage is its whole abstract when the chain hands in whole papers)."""
     wanted = [a.casefold() for a in (filters_applied or {}).get("authors", [])]
 
     def about(p: Passage) -> str:
@@ -80,11 +92,26 @@ def listing_answer(passages: dict[int, Passage], filters_applied: dict | None = 
         bits = ([str(p.year)] if p.year else []) + ([", ".join(named)] if named else [])
         return f" ({'; '.join(bits)})" if bits else ""
 
-    items = [f"{p.title or 'an untitled paper'}{about(p)} [{k}]" for k, p in passages.items()]
+    # a title in quotes: one that ends in "?" does not end the listing's sentence
+    items = [f"{_quoted(p.title) if p.title else 'an untitled paper'}{about(p)} [{k}]" for k, p in passages.items()]
     matched = (filters_applied or {}).get("matched_papers")
     head = ("The matching papers in the collection are: " if not matched or matched <= len(items) else
             f"{matched} papers in the collection match; the {len(items)} closest are: ")
-    return head + "; ".join(items) + "."
+    gists = [cite(g, k) for k, p in passages.items() if (g := gist(p.text))]
+    return " ".join([head + "; ".join(items) + ".", *gists])
+
+
+def _quoted(title: str) -> str:
+    return '"' + title.replace('"', "'") + '"'
+
+
+def gist(text: str) -> str:
+    """The sentence of an abstract that says what its paper does: the first that reads "we
+    propose / introduce / ...", else the first that reads "this paper studies / we show / ...",
+    else the first sentence ('' for no text). Quoted as it stands: supported by construction."""
+    sentences = split_sentences(text or "")
+    found = (s for pattern in _GISTS for s in sentences if pattern.search(s))
+    return next(found, sentences[0] if sentences else "")
 
 
 def _same_author(name: str, wanted: str) -> bool:

@@ -126,8 +126,10 @@ def test_author_and_year_in_the_question_become_filters(extractive):
     answer = extractive.ask("What did John D. Co-Reyes publish in 2021?")
     assert answer.filters_applied["authors"] == ["John D. Co-Reyes"] and answer.filters_applied["year_from"] == 2021
     assert answer.citations and all(c.year == 2021 for c in answer.citations)
-    assert "Evolving Reinforcement Learning Algorithms (2021; John D. Co-Reyes) [" in answer.text
-    assert "Differentiable Architecture Search for Reinforcement Learning (2021; John D. Co-Reyes) [" in answer.text
+    assert '"Evolving Reinforcement Learning Algorithms" (2021; John D. Co-Reyes) [' in answer.text
+    assert '"Differentiable Architecture Search for Reinforcement Learning" (2021; John D. Co-Reyes) [' in answer.text
+    # then what each paper does, quoted from its abstract, each sentence backed by its own paper
+    assert len(answer.citations) == 2 and all(len(c.supported_sentences) == 2 for c in answer.citations)
 
 
 def test_follow_up_uses_the_conversation(extractive):
@@ -223,7 +225,8 @@ def test_extractive_answer_never_carries_a_key_from_paper_text(extractive):
 def test_a_key_in_a_title_does_not_become_a_citation_in_a_listing(extractive):
     answer = extractive.ask("What did Wren Halloway publish in 2020?")
     assert not answer.abstained and answer.invalid_citations == []
-    assert answer.text == "The matching papers in the collection are: Tabular Contrastive Pretraining (2) (2020) [1]."
+    assert answer.text == ('The matching papers in the collection are: "Tabular Contrastive Pretraining (2)" (2020) [1]. '
+                           "We pretrain tabular encoders with a contrastive loss over corrupted rows of spreadsheets [1].")
     assert [c.key for c in answer.citations] == [1]
     assert answer.citations[0].title == "Tabular Contrastive Pretraining (2)"
     assert answer.citations[0].authors == ["Wren (5) Halloway"] and answer.citations[0].venue == "Workshop (1) on Tables"

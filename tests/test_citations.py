@@ -27,6 +27,10 @@ def test_non_citation_brackets_survive_but_junk_keys_go():
     ("Works, e.g. on Atari [1]. Next one.", ["Works, e.g. on Atari [1].", "Next one."]),
     ("Claim. [1] Other claim [2].", ["Claim. [1]", "Other claim [2]."]),
     ("", []), ("No full stop", ["No full stop"]), ("Emoji 🙂 here. Then [1].", ["Emoji 🙂 here.", "Then [1]."]),
+    # a quoted title is words of one sentence; a stray quote does not glue sentences together
+    ('"Is Attention Enough? A Study" tests it [1]. Next [2].', ['"Is Attention Enough? A Study" tests it [1].', "Next [2]."]),
+    ("\u201cWhy? Because\u201d is a title [1]. Next.", ["\u201cWhy? Because\u201d is a title [1].", "Next."]),
+    ('A stray " quote. Next one. Last.', ['A stray " quote.', "Next one.", "Last."]),
 ])
 def test_split_sentences(text, expected):
     assert split_sentences(text) == expected

@@ -75,6 +75,9 @@ def test_extractive_sentences_are_quoted_verbatim_from_the_passage_they_cite():
     ("Which papers did Co-Reyes write?", True),
     ("John D. Co-Reyes's papers from 2021", True),
     ("What did John D. Co-Reyes publish about meta-learning in 2021?", False),
+    ("What has John D. Co-Reyes worked on according to the collection?", True),
+    ("What did John D. Co-Reyes study in 2021?", True),
+    ("Which papers have John D. Co-Reyes among their authors?", True),
 ])
 def test_listing_questions_are_only_about_who_and_when(question, listing):
     applied = {"authors": ["John D. Co-Reyes"], "year_from": 2021, "auto": ["authors", "year"]}
@@ -85,9 +88,36 @@ def test_no_listing_without_detected_filters():
     assert not is_listing_question("What did John D. Co-Reyes publish in 2021?", {})
 
 
-def test_listing_answer_cites_every_matched_paper():
+def test_listing_answer_cites_every_matched_paper_and_quotes_what_each_does():
     text = listing_answer({1: PASSAGES[1], 2: PASSAGES[2]})
-    assert text == "The matching papers in the collection are: griffin [1]; robots [2]."
+    assert text == ('The matching papers in the collection are: "griffin" [1]; "robots" [2]. We propose Hawk, an RNN '
+                    "with gated linear recurrences, and Griffin, a hybrid model that mixes gated linear recurrences "
+                    "with local attention [1]. A custom simulator was developed for multi-robot navigation [2].")
+
+
+def test_a_title_that_ends_in_a_question_mark_does_not_split_the_listing():
+    from rag.citations import split_sentences
+
+    asks = Passage(paper_id="q", chunk_id="q#0", text="", title="What matters for alignment? Global or local",
+                   authors=[], year=2025, venue=None, score=0.5)
+    text = listing_answer({1: asks, 2: PASSAGES[2]})
+    assert split_sentences(text)[0] == ('The matching papers in the collection are: "What matters for alignment? '
+                                        'Global or local" (2025) [1]; "robots" [2].')
+
+
+@pytest.mark.parametrize("abstract, expected", [
+    ("Models fail at taste. Here, we use the term to refer to judging and propose ideas. In this work, we propose "
+     "RLCF, a method.",
+     "In this work, we propose RLCF, a method."),          # the contribution, not a verb far from its subject
+    ("Evaluation is hard. In this paper, we analyze the limits of pipelines. We find that A beats B.",
+     "In this paper, we analyze the limits of pipelines."),  # no "propose": the first study sentence
+    ("Background only. More background.", "Background only."),
+    ("", ""),
+])
+def test_gist_is_the_sentence_that_says_what_the_paper_does(abstract, expected):
+    from rag.extractive import gist
+
+    assert gist(abstract) == expected
 
 
 def test_a_specific_the_source_never_gives_makes_a_sentence_unsupported(embed):
