@@ -4,7 +4,8 @@ Code, not the model, owns the citations: sources are numbered here, keys the mod
 removed and counted (`invalid_citations`), and every sentence is checked against the passages it
 cites (`rag.support`). The chain abstains, with no citations, when retrieval evidence is weak
 (`min_evidence`), when the model says the sentinel, or when no sentence of the answer is supported
-by its citations (the answer is withheld rather than shown). Sentences that are unsupported in an
+by its citations (the answer is withheld rather than shown), or when the question asks for a figure
+("How many ...?") and no supported sentence gives one. Sentences that are unsupported in an
 otherwise supported answer stay in the text and are listed in `unsupported_sentences`.
 
 Paper text is data: source passages are framed as data in the prompt, and everything in a title,
@@ -30,7 +31,7 @@ from rag.evidence import evidence_score
 from rag.extractive import cite, extractive_answer, is_listing_question, listing_answer
 from rag.grammar import answer_grammar
 from rag.prompts import examples, render
-from rag.questions import asks_for_detail
+from rag.questions import asks_for_detail, asks_for_quantity, states_quantity
 from rag.support import SentenceCheck, check_quotes, check_support
 from rag.types import NO_ANSWER, Answer, Citation, Filters, Passage, StreamEvent
 
@@ -150,9 +151,11 @@ class AnswerChain:
         if is_listing_question(question, found.filters_applied):  # the filters found the papers: code lists them
             yield from self._by_code(answer, listing_answer(passages, found.filters_applied), passages, started)
             return
+        figure = asks_for_quantity(question)
         if self.chat_model is None:
             passages = close_to_best(passages, found.sources, self.settings.quote_min_share)
-            yield from self._by_code(answer, extractive_answer(question, passages, max_sentences=3), passages, started)
+            yield from self._by_code(answer, extractive_answer(question, passages, max_sentences=3), passages, started,
+                                     wants_figure=figure)
             return
         whole, passages = passages, self._model_sources(question, passages, found.sources)
         answer.context = {k: format_source(k, p) for k, p in passages.items()}
@@ -180,7 +183,7 @@ class AnswerChain:
             yield StreamEvent("reset")
             yield from self._by_code(answer, extractive_answer(question, quotes, max_sentences=2), quotes, started)
             return
-        yield from self._finish(answer, raw, passages, started)
+        yield from self._finish(answer, raw, passages, started, wants_figure=figure)
 
     def _constraint(self, passages: dict[int, Passage]) -> dict:
         """The grammar request field when it is on and the model reads grammars (`rag.grammar`), else nothing."""
@@ -188,14 +191,15 @@ class AnswerChain:
             return {}
         return {"body": {"grammar": answer_grammar(passages, max_sentences=MAX_SENTENCES)}}
 
-    def _by_code(self, answer: Answer, text: str, passages: dict[int, Passage], started: float) -> Iterator[StreamEvent]:
+    def _by_code(self, answer: Answer, text: str, passages: dict[int, Passage], started: float,
+                 wants_figure: bool = False) -> Iterator[StreamEvent]:
         """An answer no model wrote (a listing, or extractive quotes): shown at once, checked as quotes.
         Code reads every author of a source (a listing names those the question asked about), so
         the context records them all."""
         answer.context = {k: format_source(k, p, author_limit=None) for k, p in passages.items()}
         answer.timings.setdefault("first_token_ms", round((time.perf_counter() - started) * 1000, 1))
         yield StreamEvent("token", text=text)
-        yield from self._finish(answer, text, passages, started, by_code=True)
+        yield from self._finish(answer, text, passages, started, by_code=True, wants_figure=wants_figure)
 
     def warm_up(self) -> None:
         """Start the model (a local server loads) and let it read the fixed prompt prefix once, so the
@@ -220,10 +224,12 @@ class AnswerChain:
         return evidence_score(question, found.passages, self.retriever.catalog.bm25)
 
     def _finish(self, answer: Answer, raw: str, passages: dict[int, Passage], started: float, *,
-                by_code: bool = False, reason: str | None = None) -> Iterator[StreamEvent]:
+                by_code: bool = False, reason: str | None = None, wants_figure: bool = False) -> Iterator[StreamEvent]:
         """Clean the keys, check every sentence, and answer or abstain with a reason: `reason` when
-        the chain decided before any writing; else `model_declined` (the sentinel, or nothing) or
-        `unsupported` (no cited, supported sentence: the draft is kept in `withheld`)."""
+        the chain decided before any writing; else `model_declined` (the sentinel, or nothing),
+        `unsupported` (no cited, supported sentence) or, when the question asks for a figure
+        (`wants_figure`), `no_quantity` (no supported sentence gives one); a withheld draft is kept
+        in `withheld`."""
         text, invalid = clean_citations(raw, passages)
         answer.invalid_citations = [] if by_code else invalid  # only a model invents keys
         leaked = [s for s in split_sentences(text) if leaks_instructions(s)]
@@ -241,6 +247,10 @@ class AnswerChain:
             checks = self._check(split_sentences(text), passages, by_code) if cited_keys(text) else []
             if not any(c.supported for c in checks):
                 self._abstain(answer, "unsupported", draft=text)
+            elif wants_figure and not states_quantity(" ".join(c.sentence for c in checks if c.supported),
+                                                      answer.question):
+                # "How many GPUs ...?" answered with what the paper does: on topic, but not an answer
+                self._abstain(answer, "no_quantity", draft=text)
             else:
                 answer.text = text
                 answer.unsupported_sentences = [c.sentence for c in checks if not c.supported]

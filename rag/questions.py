@@ -305,3 +305,29 @@ def asks_for_detail(question: str) -> bool:
     """True when the question asks for a quantity or a training setting ("How many GPUs ...?",
     "What learning rate ...?"): a passage on the right topic is not an answer to it."""
     return bool(_DETAIL_RE.search(question))
+
+
+# a clause that asks for a figure: "How many GPUs ...?", "..., and for how many steps?", "What score ...?"
+_QUANTITY_RE = re.compile(
+    r"(?:^|[,;:(]\s*|\b(?:and|or|but)\s+)\W*(?:(?:by|for|in|to|at|on|with|of|over)\s+)?"
+    r"how\s+(?:many|much|long|large|big|far|fast|often)\b|^\W*(?:what|which)\s+(?:score|number|percentage|count|amount)\b",
+    re.I)
+_BIG_O = re.compile(r"\bO\([^)]{1,20}\)")
+
+
+def asks_for_quantity(question: str) -> bool:
+    """True when a clause of the question asks for a figure ("How many GPUs ...?", "..., and by how
+    much?", "What score ...?"); not for a phrase that only mentions one ("papers that decide how
+    many tokens to keep")."""
+    return bool(_QUANTITY_RE.search(question))
+
+
+def states_quantity(answer: str, question: str) -> bool:
+    """True when the answer gives a figure the question does not already give (a number, written
+    in digits or words, or an O(...) bound); citation keys are not figures."""
+    from rag.citations import CITE_RE
+    from rag.terms import numbers
+
+    text = CITE_RE.sub(" ", answer)
+    asked = {n.value for n in numbers(question)}
+    return bool(_BIG_O.search(text)) or any(n.value not in asked for n in numbers(text))

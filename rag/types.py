@@ -31,6 +31,7 @@ ABSTAIN_REASONS: dict[str, str] = {
     "weak_evidence": "no paper in the collection is close enough to the question",
     "model_declined": "the papers found do not state this",
     "unsupported": "an answer was drafted but could not be checked against its sources, so it is withheld",
+    "no_quantity": "an answer was drafted but it does not give the figure the question asks for, so it is withheld",
 }
 
 

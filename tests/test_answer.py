@@ -265,6 +265,17 @@ def test_each_abstain_reason_comes_from_its_cause(llm, server, reply, reason):
     assert answer.context and all(text.startswith(f"[{k}] ") for k, text in answer.context.items())
 
 
+@pytest.mark.parametrize("reply, reason", [
+    ("Griffin mixes gated linear recurrences with local attention [1].", "no_quantity"),  # on topic, no figure
+    ("Griffin was scaled up to 14B parameters [1].", None),
+])
+def test_a_question_that_asks_for_a_figure_needs_one_in_the_answer(llm, server, reply, reason):
+    server.enqueue(reply)
+    answer = llm.ask("How many parameters was Griffin scaled up to, with gated linear recurrences and local attention?")
+    assert answer.abstain_reason == reason and answer.abstained is (reason is not None)
+    assert answer.withheld == (reply if reason else "")
+
+
 def test_abstain_reasons_without_a_model_call(llm, server):
     weak = llm.ask("What is the boiling point of seawater on Mars in kelvin?")
     assert weak.abstain_reason == "weak_evidence" and weak.withheld == ""

@@ -25,6 +25,13 @@ def test_extractive_answer_cites_the_best_sentence_first():
     assert text.startswith("We propose Hawk") and text.split(".")[0].endswith("[1]")
 
 
+def test_a_question_for_a_figure_gets_the_sentence_that_gives_one():
+    both = {1: passage("griffin", "Griffin is a hybrid model. Griffin was scaled to 14B.")}  # equal overlap
+    text = extractive_answer("How many parameters does Griffin have?", both, max_sentences=1)
+    assert text == "Griffin was scaled to 14B [1]."
+    assert extractive_answer("What is Griffin?", both, max_sentences=1) == "Griffin is a hybrid model [1]."
+
+
 def test_extractive_answer_is_deterministic_and_empty_without_passages():
     q = "multi-robot navigation simulator"
     assert extractive_answer(q, PASSAGES) == extractive_answer(q, PASSAGES)

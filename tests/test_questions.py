@@ -84,3 +84,31 @@ def test_a_lowercase_one_letter_word_is_never_an_initial(question, found):
 
     known = ["Andy Way", "John D. Co-Reyes", "Soham De", "Ian Goodfellow"]
     assert detect_authors(question, known, is_common=lambda w: w in {"way", "de"}) == found
+
+
+@pytest.mark.parametrize("question, asks", [
+    ("How many TPU chips were used to train RecurrentGemma?", True),
+    ("Which optimizer was used to pretrain SPARC, and for how many steps?", True),
+    ("By how much did MetaPG improve on Soft Actor-Critic?", True),
+    ("What score did the agent reach in NetHack?", True),
+    ("Which papers decide how many visual tokens to keep?", False),  # mentions a count, asks for papers
+    ("measuring how much litter covers a beach from drone photos", False),
+    ("What is the Outlier Protected transformer block?", False),
+])
+def test_asks_for_quantity(question, asks):
+    from rag.questions import asks_for_quantity
+
+    assert asks_for_quantity(question) is asks
+
+
+@pytest.mark.parametrize("answer, states", [
+    ("Griffin was scaled to 14B parameters [1].", True),
+    ("The agent controls more than seven hundred actions [2].", True),
+    ("It needs only O(d) transitions [1].", True),
+    ("Griffin mixes recurrences with local attention [1][2].", False),  # keys are not figures
+    ("Qwen2.5-3B was extended [1].", False),                          # the question's own figures
+])
+def test_states_quantity(answer, states):
+    from rag.questions import states_quantity
+
+    assert states_quantity(answer, "How far was the context of Qwen2.5-3B extended?") is states
