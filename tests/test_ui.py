@@ -105,6 +105,7 @@ def test_a_quoted_answer_says_it_is_quoted():
     ("model_declined", "The papers found do not state this."),
     ("unsupported", "An answer was drafted but could not be checked against its sources"),
     ("no_sources", "No paper in the collection matches the filters."),
+    ("no_quantity", "An answer was drafted but it does not give the figure the question asks for"),
 ])
 def test_the_grey_box_says_why_there_is_no_answer(reason, words):
     html = render.answer_html(_answer(text=NO_ANSWER, abstained=True, citations=[], unsupported_sentences=[],
