@@ -7,7 +7,8 @@
                          #  "auto": ["authors", "year"], "matched_papers": 2}
 
 Dense: the question's embedding against every chunk in Chroma (`candidates` nearest chunks,
-metadata filters as a Chroma `where`), aggregated per paper by its best chunk. BM25: the paper
+metadata filters as a Chroma `where`), aggregated per paper by its best chunk (or, with `dense_score`
+best+mean, the mean of that and the paper's mean chunk cosine). BM25: the paper
 index of `rag.bm25`, restricted to the papers the filters allow. Hybrid fuses the two paper
 rankings by min-max score fusion: each retriever's scores are scaled to [0, 1] over its own
 candidates, a paper missing from one list gets 0 there, and the two are averaged with equal
@@ -328,6 +329,8 @@ class Retriever:
                 if hit.paper_id not in out.chunks and (allowed is None or hit.paper_id in allowed):
                     out.chunks[hit.paper_id] = (hit.chunk_id, hit.text, hit.cosine)
                     out.dense.append((hit.paper_id, hit.cosine))
+        if self.settings.dense_score == "best+mean":
+            out.dense = self._best_plus_mean(out.query_vector, out.dense, cat)
         out.timings["dense"] = _ms(t)
         t = time.perf_counter()
         out.bm25 = cat.bm25.search(question, self.settings.candidates, allowed)
@@ -388,6 +391,21 @@ class Retriever:
             text = record.abstract if record is not None and record.abstract else None
             out[key] = dataclasses.replace(p, text=defang(" ".join(text.split()))) if text else p
         return out
+
+    def _best_plus_mean(self, qv: np.ndarray, dense: list[tuple[str, float]],
+                        catalog: Catalog) -> list[tuple[str, float]]:
+        """The dense ranking re-scored per paper: (best chunk cosine + mean chunk cosine) / 2, so a
+        paper whose whole abstract is on the question outranks one with a single matching chunk. The
+        chunks are fetched by id (a paper the catalog does not know keeps its best chunk's score)."""
+        ids = [cid for pid, _ in dense for cid in catalog.chunk_ids.get(pid, ())]
+        if not ids:
+            return dense
+        got = self.store.chunks(ids=ids)
+        per: dict[str, list[float]] = {}
+        for pid, sim in zip(got.paper_ids, got.embeddings @ np.asarray(qv, dtype=np.float32) if got.ids else []):
+            per.setdefault(pid, []).append(float(sim))
+        scored = [(pid, (best + sum(per[pid]) / len(per[pid])) / 2 if per.get(pid) else best) for pid, best in dense]
+        return sorted(scored, key=lambda kv: -kv[1])
 
     def _best_chunks(self, qv: np.ndarray, paper_ids: list[str],
                      catalog: Catalog | None = None) -> dict[str, tuple[str, str, float]]:

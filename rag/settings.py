@@ -84,6 +84,11 @@ class Settings(BaseSettings):
         "SciFact and the seed questions), rrf = reciprocal rank fusion.",
     )
     candidates: int = Field(50, ge=5, le=1000, description="Candidates each retriever returns before fusion.")
+    dense_score: Literal["best", "best+mean"] = Field(
+        "best", description="A paper's dense score: its best chunk's cosine, or best+mean = the mean of that and "
+        "its mean chunk cosine (nDCG@10 +0.01-0.02 at 74,766 papers, but recall@5 lower on paraphrases and about "
+        "40 ms more a query; see BENCHMARKS.md).",
+    )
     rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal-rank-fusion constant, when fusion is rrf.")
     min_evidence: float = Field(
         0.5, ge=-1.0, le=2.0,

@@ -185,3 +185,23 @@ def test_lexical_coverage_backs_name_questions_that_cosine_misses(retriever):
     assert lexical_coverage("Which paper proposes BERT?", bert.passages, bm25) < 0.3
     assert evidence_score("Which paper proposes Griffin?", griffin.passages, bm25) > 0.5 > \
         evidence_score("Which paper proposes BERT?", bert.passages, bm25)
+
+
+def test_a_papers_dense_score_is_its_best_and_mean_chunk_cosine(sample, retriever):
+    """`dense_score` best+mean: (best chunk cosine + mean chunk cosine) / 2, from all of the paper's
+    chunks; "best" (the default) keeps the best chunk's cosine. The same papers either way."""
+    import numpy as np
+
+    question = "Which model mixes gated linear recurrences with local attention?"
+    best_only = retriever.rankings(question)
+    mixed = Retriever(sample.model_copy(update={"dense_score": "best+mean"})).rankings(question)
+    assert retriever.settings.dense_score == "best"
+    assert {p for p, _ in best_only.dense} == {p for p, _ in mixed.dense}
+    several = [p for p, _ in best_only.dense if len(retriever.catalog.chunk_ids.get(p, ())) > 1]
+    assert several, "the sample has papers of several chunks"
+    for pid in several[:3]:
+        got = retriever.store.chunks(ids=list(retriever.catalog.chunk_ids[pid]))
+        sims = got.embeddings @ np.asarray(mixed.query_vector, dtype=np.float32)
+        assert dict(best_only.dense)[pid] == pytest.approx(float(sims.max()), abs=1e-5)
+        assert dict(mixed.dense)[pid] == pytest.approx((float(sims.max()) + float(sims.mean())) / 2, abs=1e-5)
+    assert [s for _, s in mixed.dense] == sorted((s for _, s in mixed.dense), reverse=True)
