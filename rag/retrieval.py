@@ -392,34 +392,37 @@ class Retriever:
             out[key] = dataclasses.replace(p, text=defang(" ".join(text.split()))) if text else p
         return out
 
+    def _chunk_sims(self, qv: np.ndarray, paper_ids: list[str], catalog: Catalog | None = None):
+        """The stored chunks of these papers and each one's cosine with the question (fetched by
+        chunk id when the catalog knows them all: a key lookup, not a metadata scan)."""
+        known = (catalog or self.catalog).chunk_ids
+        if all(pid in known for pid in paper_ids):
+            got = self.store.chunks(ids=[cid for pid in paper_ids for cid in known[pid]])
+        else:
+            got = self.store.chunks(paper_ids=paper_ids)
+        sims = got.embeddings @ np.asarray(qv, dtype=np.float32) if got.ids else np.zeros(0, np.float32)
+        return got, sims
+
     def _best_plus_mean(self, qv: np.ndarray, dense: list[tuple[str, float]],
                         catalog: Catalog) -> list[tuple[str, float]]:
         """The dense ranking re-scored per paper: (best chunk cosine + mean chunk cosine) / 2, so a
         paper whose whole abstract is on the question outranks one with a single matching chunk. The
         chunks are fetched by id (a paper the catalog does not know keeps its best chunk's score)."""
-        ids = [cid for pid, _ in dense for cid in catalog.chunk_ids.get(pid, ())]
-        if not ids:
+        known = [pid for pid, _ in dense if catalog.chunk_ids.get(pid)]
+        if not known:
             return dense
-        got = self.store.chunks(ids=ids)
+        got, sims = self._chunk_sims(qv, known, catalog)
         per: dict[str, list[float]] = {}
-        for pid, sim in zip(got.paper_ids, got.embeddings @ np.asarray(qv, dtype=np.float32) if got.ids else []):
+        for pid, sim in zip(got.paper_ids, sims):
             per.setdefault(pid, []).append(float(sim))
         scored = [(pid, (best + sum(per[pid]) / len(per[pid])) / 2 if per.get(pid) else best) for pid, best in dense]
         return sorted(scored, key=lambda kv: -kv[1])
 
     def _best_chunks(self, qv: np.ndarray, paper_ids: list[str],
                      catalog: Catalog | None = None) -> dict[str, tuple[str, str, float]]:
-        """Each paper's chunk most similar to the question, from the embeddings stored in Chroma
-        (fetched by chunk id when the catalog knows them: a key lookup, not a metadata scan)."""
-        known = (catalog or self.catalog).chunk_ids
-        if all(pid in known for pid in paper_ids):
-            got = self.store.chunks(ids=[cid for pid in paper_ids for cid in known[pid]])
-        else:
-            got = self.store.chunks(paper_ids=paper_ids)
+        """Each paper's chunk most similar to the question, from the embeddings stored in Chroma."""
+        got, sims = self._chunk_sims(qv, paper_ids, catalog)
         best: dict[str, tuple[str, str, float]] = {}
-        if not got.ids:
-            return best
-        sims = got.embeddings @ np.asarray(qv, dtype=np.float32)
         for cid, pid, text, sim in zip(got.ids, got.paper_ids, got.texts, sims):
             if pid not in best or sim > best[pid][2]:
                 best[pid] = (cid, text, float(sim))
