@@ -20,8 +20,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
+from rag.citations import CITE_RE
 from rag.records import normalise_text
+from rag.terms import numbers
 from rag.types import Filters
 
 # ---------------------------------------------------------------- authors
@@ -325,9 +328,13 @@ def asks_for_quantity(question: str) -> bool:
 def states_quantity(answer: str, question: str) -> bool:
     """True when the answer gives a figure the question does not already give (a number, written
     in digits or words, or an O(...) bound); citation keys are not figures."""
-    from rag.citations import CITE_RE
-    from rag.terms import numbers
-
     text = CITE_RE.sub(" ", answer)
-    asked = {n.value for n in numbers(question)}
+    asked = _figures(question)
     return bool(_BIG_O.search(text)) or any(n.value not in asked for n in numbers(text))
+
+
+@lru_cache(maxsize=64)
+def _figures(question: str) -> frozenset[float]:
+    """The values of the numbers a question gives (read once per question: the extractive backend
+    asks `states_quantity` of every candidate sentence)."""
+    return frozenset(n.value for n in numbers(question))
