@@ -319,6 +319,7 @@ def evaluate_question(q, gold: list[str], ranker, assistant, judge) -> dict:
         wall = (time.perf_counter() - started) * 1000
         row["answer"] = {"text": answer.text, "abstained": answer.abstained,
                          "abstain_reason": answer.abstain_reason, "withheld": answer.withheld,
+                         "quoted": answer.quoted, "added_citations": answer.added_citations,
                          "context": answer.context,
                          "citations": [{"key": c.key, "paper_id": c.paper_id, "title": c.title}
                                        for c in answer.citations],

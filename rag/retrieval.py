@@ -6,8 +6,10 @@
     hits.filters_applied # {"authors": ["John D. Co-Reyes"], "year_from": 2021, "year_to": 2021,
                          #  "auto": ["authors", "year"], "matched_papers": 2}
 
-Dense: the question's embedding against every chunk in Chroma (`candidates` nearest chunks,
-metadata filters as a Chroma `where`), aggregated per paper by its best chunk (or, with `dense_score`
+Dense: the question's embedding against every chunk (`candidates` nearest chunks), exactly, over
+the chunk vectors held in memory (`rag.vectors`; a filter is a mask over their rows), or, for a
+store over `exact_limit` chunks, by Chroma's HNSW query (filters as a Chroma `where`), aggregated
+per paper by its best chunk (or, with `dense_score`
 best+mean, the mean of that and the paper's mean chunk cosine). BM25: the paper
 index of `rag.bm25`, restricted to the papers the filters allow. Hybrid fuses the two paper
 rankings by min-max score fusion: each retriever's scores are scaled to [0, 1] over its own
@@ -28,10 +30,10 @@ abstain on `best_similarity` whatever the mode. Filters: authors resolve to coll
 case- and accent-insensitively ("co-reyes", "Co-Reyes", "John Co-Reyes" all find
 "John D. Co-Reyes"; several matches = any of them); years are inclusive and an unknown year
 never matches; venue is a case-insensitive substring of a known venue; categories match any
-of. Filters that match nothing give empty results (the chain abstains), never an error. A filter
-that allows at most 500 papers (`IN_LIMIT`) is scored exactly: those papers' chunks are fetched
-from Chroma by id and compared with the question, which is faster than Chroma's filtered query
-on a large store and misses nothing.
+of. Filters that match nothing give empty results (the chain abstains), never an error. Without
+the in-memory matrix, a filter that allows at most 500 papers (`IN_LIMIT`) is scored exactly:
+those papers' chunks are fetched from Chroma by id and compared with the question, which is
+faster than Chroma's filtered query on a large store and misses nothing.
 `rag.questions.detect_filters` finds author, year, month, category and venue filters in the
 question itself (a year or month filter only in collections that know dates).
 
@@ -55,6 +57,7 @@ from rag.questions import AuthorIndex, detect_filters
 from rag.records import Record
 from rag.settings import Settings
 from rag.types import Filters, Passage, SourceHit
+from rag.vectors import ChunkMatrix
 
 MODES = ("hybrid", "dense", "bm25")
 FUSION = "minmax"  # the measured default; see the module docstring
@@ -282,7 +285,20 @@ class Retriever:
         self.embedder = embedder or embedder_for(settings)
         self._lock = threading.Lock()
         self.catalog = load_catalog(settings)
+        self._matrix: tuple[str, ChunkMatrix | None] | None = None  # (catalog digest, its chunk vectors)
         tokenize("warm up")  # loads the stemmer now rather than in the first search
+
+    def matrix(self, catalog: Catalog | None = None) -> ChunkMatrix | None:
+        """Every chunk vector of the catalog's store, in memory (`rag.vectors`), read on first use;
+        None when the store is over `exact_limit` chunks (dense search then asks Chroma)."""
+        cat = catalog or self.catalog
+        held = self._matrix
+        if held is None or held[0] != cat.digest:
+            with self._lock:
+                held = self._matrix
+                if held is None or held[0] != cat.digest:
+                    held = self._matrix = (cat.digest, ChunkMatrix.load(self.settings, self.store, cat))
+        return held[1]
 
     def refresh(self) -> bool:
         """Reload papers and BM25 when the store changed since (an ingest ran). True when reloaded."""
@@ -318,7 +334,16 @@ class Retriever:
             out.timings["dense"] = out.timings["bm25"] = 0.0
             return out
         t = time.perf_counter()
-        if allowed is not None and len(allowed) <= IN_LIMIT and all(pid in cat.chunk_ids for pid in allowed):
+        matrix = self.matrix(cat)
+        if matrix is not None:  # exact, in memory, as fast with a filter as without
+            hits = matrix.nearest(out.query_vector, self.settings.candidates, allowed)
+            best = {}
+            for cid, pid, cos in hits:
+                best.setdefault(pid, (cid, cos))
+            texts = self.store.texts([cid for cid, _ in best.values()])
+            out.chunks = {pid: (cid, texts.get(cid, ""), cos) for pid, (cid, cos) in best.items()}
+            out.dense = [(pid, c[2]) for pid, c in out.chunks.items()]
+        elif allowed is not None and len(allowed) <= IN_LIMIT and all(pid in cat.chunk_ids for pid in allowed):
             # a filter that allows few papers: score their chunks exactly, fetched by id (Chroma's
             # filtered HNSW query scans metadata, 200+ ms on a 160k-chunk store)
             best = self._best_chunks(out.query_vector, sorted(allowed), cat)
@@ -392,16 +417,22 @@ class Retriever:
             out[key] = dataclasses.replace(p, text=defang(" ".join(text.split()))) if text else p
         return out
 
-    def _chunk_sims(self, qv: np.ndarray, paper_ids: list[str], catalog: Catalog | None = None):
-        """The stored chunks of these papers and each one's cosine with the question (fetched by
-        chunk id when the catalog knows them all: a key lookup, not a metadata scan)."""
-        known = (catalog or self.catalog).chunk_ids
+    def _chunk_sims(self, qv: np.ndarray, paper_ids: list[str],
+                    catalog: Catalog | None = None) -> tuple[list[str], list[str], np.ndarray]:
+        """The stored chunks of these papers, each one's paper and cosine with the question: from
+        the in-memory matrix, else read from Chroma (by chunk id when the catalog knows them all: a
+        key lookup, not a metadata scan)."""
+        cat = catalog or self.catalog
+        matrix = self.matrix(cat)
+        if matrix is not None and all(pid in cat.chunk_ids for pid in paper_ids):
+            return matrix.paper_sims(qv, paper_ids)
+        known = cat.chunk_ids
         if all(pid in known for pid in paper_ids):
             got = self.store.chunks(ids=[cid for pid in paper_ids for cid in known[pid]])
         else:
             got = self.store.chunks(paper_ids=paper_ids)
         sims = got.embeddings @ np.asarray(qv, dtype=np.float32) if got.ids else np.zeros(0, np.float32)
-        return got, sims
+        return got.ids, got.paper_ids, sims
 
     def _best_plus_mean(self, qv: np.ndarray, dense: list[tuple[str, float]],
                         catalog: Catalog) -> list[tuple[str, float]]:
@@ -411,22 +442,23 @@ class Retriever:
         known = [pid for pid, _ in dense if catalog.chunk_ids.get(pid)]
         if not known:
             return dense
-        got, sims = self._chunk_sims(qv, known, catalog)
+        _, pids, sims = self._chunk_sims(qv, known, catalog)
         per: dict[str, list[float]] = {}
-        for pid, sim in zip(got.paper_ids, sims):
+        for pid, sim in zip(pids, sims):
             per.setdefault(pid, []).append(float(sim))
         scored = [(pid, (best + sum(per[pid]) / len(per[pid])) / 2 if per.get(pid) else best) for pid, best in dense]
         return sorted(scored, key=lambda kv: -kv[1])
 
     def _best_chunks(self, qv: np.ndarray, paper_ids: list[str],
                      catalog: Catalog | None = None) -> dict[str, tuple[str, str, float]]:
-        """Each paper's chunk most similar to the question, from the embeddings stored in Chroma."""
-        got, sims = self._chunk_sims(qv, paper_ids, catalog)
-        best: dict[str, tuple[str, str, float]] = {}
-        for cid, pid, text, sim in zip(got.ids, got.paper_ids, got.texts, sims):
-            if pid not in best or sim > best[pid][2]:
-                best[pid] = (cid, text, float(sim))
-        return best
+        """Each paper's chunk most similar to the question, with its text, from the stored embeddings."""
+        ids, pids, sims = self._chunk_sims(qv, paper_ids, catalog)
+        best: dict[str, tuple[str, float]] = {}
+        for cid, pid, sim in zip(ids, pids, sims):
+            if pid not in best or sim > best[pid][1]:
+                best[pid] = (cid, float(sim))
+        texts = self.store.texts([cid for cid, _ in best.values()]) if best else {}
+        return {pid: (cid, texts.get(cid, ""), sim) for pid, (cid, sim) in best.items()}
 
 
 def _apply_detected(question: str, f: Filters, cat: Catalog) -> list[str]:

@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         "its mean chunk cosine (nDCG@10 +0.01-0.02 at 74,766 papers, but recall@5 lower on paraphrases and about "
         "40 ms more a query; see BENCHMARKS.md).",
     )
+    exact_limit: int = Field(
+        500_000, ge=0, le=100_000_000,
+        description="Dense search is exact, over every chunk vector held in memory (`rag.vectors`; 384 floats a "
+        "chunk, 250 MB at 162,077 chunks, saved under the cache dir), for stores of at most this many chunks; a "
+        "larger store uses Chroma's approximate HNSW query (slower with wide filters). 0 = always Chroma.",
+    )
     rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal-rank-fusion constant, when fusion is rrf.")
     min_evidence: float = Field(
         0.5, ge=-1.0, le=2.0,

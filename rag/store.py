@@ -180,6 +180,17 @@ class ChunkStore:
         return StoredChunks(list(found), [_paper_id(cid, meta) for cid, meta in zip(found, got["metadatas"])],
                             [doc or "" for doc in got["documents"]], vectors)
 
+    def vectors(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """The stored embeddings of these chunk ids (a key lookup): the ids found, and a row each."""
+        got = self.collection.get(ids=list(ids), include=["embeddings"])
+        found = list(got["ids"])
+        return found, (np.asarray(got["embeddings"], dtype=np.float32) if found else np.zeros((0, 0), np.float32))
+
+    def texts(self, ids: Sequence[str]) -> dict[str, str]:
+        """The stored text of these chunk ids (a key lookup)."""
+        got = self.collection.get(ids=list(ids), include=["documents"])
+        return {cid: doc or "" for cid, doc in zip(got["ids"], got["documents"])}
+
     def chunk_hashes(self) -> dict[str, str]:
         """Every chunk id in the collection with the hash of the content it holds."""
         out: dict[str, str] = {}
