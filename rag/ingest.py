@@ -328,7 +328,9 @@ def ingest(paths: Iterable[str | Path] | None = None, *, settings: Settings | No
            progress: bool = False, say=print, store=None, embedder=None) -> IngestReport:
     """Ingest files and folders (default: the built-in sample corpus) into the store."""
     from rag.bm25 import ensure_bm25
+    from rag.retrieval import load_catalog
     from rag.settings import load_settings
+    from rag.vectors import ChunkMatrix
 
     settings = settings or load_settings()
     paths = list(paths) if paths else [SAMPLE_DIR]
@@ -341,6 +343,8 @@ def ingest(paths: Iterable[str | Path] | None = None, *, settings: Settings | No
             ingestor.reconcile(report)
             report.embedded, report.embed_seconds = ingestor.embedder.misses, ingestor.embedder.model_seconds
             ensure_bm25(settings, ingestor.state)  # keep the BM25 index in step with the store
+            # and the in-memory search's vector file, so the first question does not read Chroma for it
+            ChunkMatrix.load(settings, ingestor.store, load_catalog(settings))
         except StoreError:
             raise
         except Exception as exc:

@@ -95,3 +95,13 @@ def test_a_store_over_the_limit_uses_chroma(settings):
     r = Retriever(small)
     assert r.matrix() is None
     assert r.search(QUESTIONS[0]).sources  # and still searches
+
+
+def test_ingest_leaves_the_vector_file_so_no_question_reads_chroma_for_it(sample_store, tmp_path):
+    folder = sample_store(tmp_path / "fresh")  # as `rag ingest` left it
+    local = Settings(data_dir=folder)
+    catalog = load_catalog(local)
+    assert [f.name for f in (local.cache_dir / "vectors").glob("*.npz")] == [f"{local.collection}@{catalog.digest}.npz"]
+    store = CountingStore(ChunkStore(local))
+    assert len(ChunkMatrix.load(local, store, catalog)) == sum(map(len, catalog.chunk_ids.values()))
+    assert store.reads == 0
