@@ -42,7 +42,7 @@ class ChunkMatrix:
     @classmethod
     def load(cls, settings, store, catalog) -> ChunkMatrix | None:
         """The matrix of `catalog`'s store: from its cache file, or read from Chroma and saved. None
-        when the store holds more chunks than `exact_limit` or the catalog lists none."""
+        when the store holds more chunks than `exact_limit`, or none of those the catalog lists."""
         wanted = [(cid, pid) for pid, cids in catalog.chunk_ids.items() for cid in cids]
         if not wanted or len(wanted) > settings.exact_limit:
             return None
@@ -54,6 +54,8 @@ class ChunkMatrix:
         except (OSError, ValueError, KeyError):
             pass
         matrix = cls.read(store, wanted, catalog.digest)
+        if not len(matrix):  # Chroma holds none of the chunks the state lists: let it answer itself
+            return None
         try:
             matrix.save(path)
         except OSError:  # a read-only data dir: keep it in memory only
