@@ -89,8 +89,9 @@ class Retrieval:
 @dataclass
 class Rankings:
     """One question's paper rankings before fusion (`Retriever.rankings`), best first. `chunks`: each
-    dense-ranked paper's best chunk as (chunk id, text, cosine); empty rankings when the filters
-    allow no paper."""
+    dense-ranked paper's best chunk as (chunk id, text, cosine), the text None where it was not
+    read yet (`search` reads it for the papers it shows); empty rankings when the filters allow no
+    paper."""
 
     query_vector: np.ndarray
     dense: list[tuple[str, float]] = field(default_factory=list)  # (paper id, cosine of its best chunk)
@@ -337,11 +338,8 @@ class Retriever:
         matrix = self.matrix(cat)
         if matrix is not None:  # exact, in memory, as fast with a filter as without
             hits = matrix.nearest(out.query_vector, self.settings.candidates, allowed)
-            best = {}
-            for cid, pid, cos in hits:
-                best.setdefault(pid, (cid, cos))
-            texts = self.store.texts([cid for cid, _ in best.values()])
-            out.chunks = {pid: (cid, texts.get(cid, ""), cos) for pid, (cid, cos) in best.items()}
+            for cid, pid, cos in hits:  # texts are read for the papers `search` keeps
+                out.chunks.setdefault(pid, (cid, None, cos))
             out.dense = [(pid, c[2]) for pid, c in out.chunks.items()]
         elif allowed is not None and len(allowed) <= IN_LIMIT and all(pid in cat.chunk_ids for pid in allowed):
             # a filter that allows few papers: score their chunks exactly, fetched by id (Chroma's
@@ -388,6 +386,10 @@ class Retriever:
         missing = [pid for pid in top if pid not in chunks]
         if missing:
             chunks.update(self._best_chunks(ranks.query_vector, missing, cat))
+        unread = [chunks[pid][0] for pid in top if pid in chunks and chunks[pid][1] is None]
+        if unread:  # one key lookup for the texts of the passages shown
+            texts = self.store.texts(unread)
+            chunks.update({pid: (c[0], texts.get(c[0], ""), c[2]) for pid in top if (c := chunks.get(pid)) and c[1] is None})
         passages = [_passage(cat.papers[pid], *chunks[pid]) for pid in top if pid in chunks]
         timings["passages"] = _ms(t)
         dense_s, bm25_s = dict(dense), dict(sparse)
@@ -451,14 +453,14 @@ class Retriever:
 
     def _best_chunks(self, qv: np.ndarray, paper_ids: list[str],
                      catalog: Catalog | None = None) -> dict[str, tuple[str, str, float]]:
-        """Each paper's chunk most similar to the question, with its text, from the stored embeddings."""
+        """Each paper's chunk most similar to the question, from the stored embeddings, as (chunk
+        id, None, cosine): `search` reads the texts of those it shows."""
         ids, pids, sims = self._chunk_sims(qv, paper_ids, catalog)
-        best: dict[str, tuple[str, float]] = {}
+        best: dict[str, tuple[str, None, float]] = {}
         for cid, pid, sim in zip(ids, pids, sims):
-            if pid not in best or sim > best[pid][1]:
-                best[pid] = (cid, float(sim))
-        texts = self.store.texts([cid for cid, _ in best.values()]) if best else {}
-        return {pid: (cid, texts.get(cid, ""), sim) for pid, (cid, sim) in best.items()}
+            if pid not in best or sim > best[pid][2]:
+                best[pid] = (cid, None, float(sim))
+        return best
 
 
 def _apply_detected(question: str, f: Filters, cat: Catalog) -> list[str]:

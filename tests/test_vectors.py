@@ -46,8 +46,11 @@ def test_exact_search_finds_what_chroma_finds(settings):
         a, b = exact.rankings(q), chroma.rankings(q)
         assert [p for p, _ in a.dense] == [p for p, _ in b.dense]
         assert np.allclose([c for _, c in a.dense], [c for _, c in b.dense], atol=1e-4)
-        assert {p: c[:2] for p, c in a.chunks.items()} == {p: c[:2] for p, c in b.chunks.items()}  # same chunk, same text
-        assert [s.paper_id for s in exact.search(q).sources] == [s.paper_id for s in chroma.search(q).sources]
+        assert {p: c[0] for p, c in a.chunks.items()} == {p: c[0] for p, c in b.chunks.items()}  # same best chunk
+        x, y = exact.search(q), chroma.search(q)
+        assert [s.paper_id for s in x.sources] == [s.paper_id for s in y.sources]
+        assert [(p.chunk_id, p.text) for p in x.passages] == [(p.chunk_id, p.text) for p in y.passages]
+        assert all(p.text for p in x.passages)
 
 
 def test_a_filter_leaves_only_its_papers(settings):
