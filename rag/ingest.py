@@ -327,8 +327,8 @@ class _Batch:
 def ingest(paths: Iterable[str | Path] | None = None, *, settings: Settings | None = None,
            progress: bool = False, say=print, store=None, embedder=None) -> IngestReport:
     """Ingest files and folders (default: the built-in sample corpus) into the store."""
-    from rag.bm25 import ensure_bm25
-    from rag.retrieval import load_catalog
+    from rag.bm25 import ensure_bm25, state_digest
+    from rag.retrieval import committed_chunks
     from rag.settings import load_settings
     from rag.vectors import ChunkMatrix
 
@@ -344,7 +344,7 @@ def ingest(paths: Iterable[str | Path] | None = None, *, settings: Settings | No
             report.embedded, report.embed_seconds = ingestor.embedder.misses, ingestor.embedder.model_seconds
             ensure_bm25(settings, ingestor.state)  # keep the BM25 index in step with the store
             # and the in-memory search's vector file, so the first question does not read Chroma for it
-            ChunkMatrix.load(settings, ingestor.store, load_catalog(settings))
+            ChunkMatrix.load(settings, ingestor.store, committed_chunks(ingestor.state), state_digest(ingestor.state))
         except StoreError:
             raise
         except Exception as exc:

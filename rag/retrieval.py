@@ -246,6 +246,11 @@ def _any_of(key: str, values: list[str]) -> dict:
     return parts[0] if len(parts) == 1 else {"$or": parts}
 
 
+def committed_chunks(state) -> dict[str, list[str]]:
+    """paper id -> the ids of its chunks that are in the store (committed in the state)."""
+    return {pid: [cid for cid, _, committed in rows if committed] for pid, rows in state.chunk_rows().items()}
+
+
 def load_catalog(settings: Settings) -> Catalog:
     """The state's papers and a BM25 index in step with them (rebuilt, and saved if possible, if not)."""
     from rag.state import State
@@ -255,8 +260,7 @@ def load_catalog(settings: Settings) -> Catalog:
         state.db.execute("BEGIN")  # one snapshot for the digest and the papers
         digest = state_digest(state)
         papers = state.papers()
-        chunk_ids = {pid: [cid for cid, _, committed in rows if committed]
-                     for pid, rows in state.chunk_rows().items()}
+        chunk_ids = committed_chunks(state)
         state.db.execute("COMMIT")
     finally:
         state.close()
@@ -298,7 +302,8 @@ class Retriever:
             with self._lock:
                 held = self._matrix
                 if held is None or held[0] != cat.digest:
-                    held = self._matrix = (cat.digest, ChunkMatrix.load(self.settings, self.store, cat))
+                    held = self._matrix = (cat.digest, ChunkMatrix.load(self.settings, self.store, cat.chunk_ids,
+                                                                        cat.digest))
         return held[1]
 
     def refresh(self) -> bool:
@@ -336,22 +341,23 @@ class Retriever:
             return out
         t = time.perf_counter()
         matrix = self.matrix(cat)
-        if matrix is not None:  # exact, in memory, as fast with a filter as without
-            hits = matrix.nearest(out.query_vector, self.settings.candidates, allowed)
-            for cid, pid, cos in hits:  # texts are read for the papers `search` keeps
-                out.chunks.setdefault(pid, (cid, None, cos))
-            out.dense = [(pid, c[2]) for pid, c in out.chunks.items()]
-        elif allowed is not None and len(allowed) <= IN_LIMIT and all(pid in cat.chunk_ids for pid in allowed):
+        if matrix is None and allowed is not None and len(allowed) <= IN_LIMIT and all(
+                pid in cat.chunk_ids for pid in allowed):
             # a filter that allows few papers: score their chunks exactly, fetched by id (Chroma's
             # filtered HNSW query scans metadata, 200+ ms on a 160k-chunk store)
             best = self._best_chunks(out.query_vector, sorted(allowed), cat)
             out.chunks = dict(sorted(best.items(), key=lambda kv: -kv[1][2])[: self.settings.candidates])
             out.dense = [(pid, c[2]) for pid, c in out.chunks.items()]
         else:
-            for hit in self.store.nearest(out.query_vector, self.settings.candidates, where):
-                if hit.paper_id not in out.chunks and (allowed is None or hit.paper_id in allowed):
-                    out.chunks[hit.paper_id] = (hit.chunk_id, hit.text, hit.cosine)
-                    out.dense.append((hit.paper_id, hit.cosine))
+            # nearest chunks, best first: exact in memory (a filter masks rows; texts are read later,
+            # for the papers `search` shows), else Chroma's query (its `where` may allow more)
+            hits = ([(cid, pid, None, cos) for cid, pid, cos in matrix.nearest(
+                out.query_vector, self.settings.candidates, allowed)] if matrix is not None
+                    else self.store.nearest(out.query_vector, self.settings.candidates, where))
+            for cid, pid, text, cos in hits:
+                if pid not in out.chunks and (allowed is None or pid in allowed):
+                    out.chunks[pid] = (cid, text, cos)
+                    out.dense.append((pid, cos))
         if self.settings.dense_score == "best+mean":
             out.dense = self._best_plus_mean(out.query_vector, out.dense, cat)
         out.timings["dense"] = _ms(t)
@@ -386,10 +392,10 @@ class Retriever:
         missing = [pid for pid in top if pid not in chunks]
         if missing:
             chunks.update(self._best_chunks(ranks.query_vector, missing, cat))
-        unread = [chunks[pid][0] for pid in top if pid in chunks and chunks[pid][1] is None]
+        unread = {pid: c for pid in top if (c := chunks.get(pid)) and c[1] is None}
         if unread:  # one key lookup for the texts of the passages shown
-            texts = self.store.texts(unread)
-            chunks.update({pid: (c[0], texts.get(c[0], ""), c[2]) for pid in top if (c := chunks.get(pid)) and c[1] is None})
+            texts = self.store.texts([cid for cid, _, _ in unread.values()])
+            chunks.update({pid: (cid, texts.get(cid, ""), cos) for pid, (cid, _, cos) in unread.items()})
         passages = [_passage(cat.papers[pid], *chunks[pid]) for pid in top if pid in chunks]
         timings["passages"] = _ms(t)
         dense_s, bm25_s = dict(dense), dict(sparse)
@@ -425,11 +431,12 @@ class Retriever:
         the in-memory matrix, else read from Chroma (by chunk id when the catalog knows them all: a
         key lookup, not a metadata scan)."""
         cat = catalog or self.catalog
-        matrix = self.matrix(cat)
-        if matrix is not None and all(pid in cat.chunk_ids for pid in paper_ids):
-            return matrix.paper_sims(qv, paper_ids)
         known = cat.chunk_ids
-        if all(pid in known for pid in paper_ids):
+        listed = all(pid in known for pid in paper_ids)
+        matrix = self.matrix(cat)
+        if matrix is not None and listed:
+            return matrix.paper_sims(qv, paper_ids)
+        if listed:
             got = self.store.chunks(ids=[cid for pid in paper_ids for cid in known[pid]])
         else:
             got = self.store.chunks(paper_ids=paper_ids)

@@ -1,6 +1,6 @@
 """Every chunk vector of a store in one matrix, for exact dense search in memory.
 
-    matrix = ChunkMatrix.load(settings, store, catalog)   # None when the store is too big for it
+    matrix = ChunkMatrix.load(settings, store, chunk_ids, digest)   # None when the store is too big for it
     matrix.nearest(question_vector, 50, allowed)          # [(chunk id, paper id, cosine)], best first
     matrix.paper_sims(question_vector, paper_ids)          # (paper ids, cosines), one row per chunk
 
@@ -11,8 +11,8 @@ leaves out are skipped by a mask. 162,077 x 384 float32 vectors are 250 MB.
 
 The matrix is read from Chroma once (by chunk id, the committed chunks the state lists) and saved
 under `data_dir/cache/vectors/` keyed by the state digest, so later processes read the file instead
-of Chroma. A store whose state changed (an ingest ran) gets a new file; the old one is removed. This module only reads and ranks chunk
-vectors; `rag.retrieval` decides when to use it.
+of Chroma. A store whose state changed (an ingest ran) gets a new file; the old one is removed.
+This module only reads and ranks chunk vectors; `rag.retrieval` decides when to use it.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ FETCH_BATCH = 2000  # chunk ids per Chroma read when the matrix is built
 class ChunkMatrix:
     """Chunk ids, their papers and their normalised vectors (row i = chunk i), read-only."""
 
-    def __init__(self, ids: np.ndarray, paper_ids: np.ndarray, vectors: np.ndarray, digest: str = "") -> None:
-        self.ids, self.vectors, self.digest = ids, vectors, digest
+    def __init__(self, ids: np.ndarray, paper_ids: np.ndarray, vectors: np.ndarray) -> None:
+        self.ids, self.vectors = ids, vectors
         self.papers, self.row_paper = np.unique(paper_ids, return_inverse=True)  # sorted paper ids; row -> index
         self._index = {str(p): i for i, p in enumerate(self.papers)}
         order = np.argsort(self.row_paper, kind="stable")
@@ -40,20 +40,21 @@ class ChunkMatrix:
         return len(self.ids)
 
     @classmethod
-    def load(cls, settings, store, catalog) -> ChunkMatrix | None:
-        """The matrix of `catalog`'s store: from its cache file, or read from Chroma and saved. None
-        when the store holds more chunks than `exact_limit`, or none of those the catalog lists."""
-        wanted = [(cid, pid) for pid, cids in catalog.chunk_ids.items() for cid in cids]
+    def load(cls, settings, store, chunk_ids: dict[str, list[str]], digest: str) -> ChunkMatrix | None:
+        """The matrix of the store whose state has `digest` and lists `chunk_ids` (paper id -> its
+        chunk ids): from its cache file, or read from Chroma and saved. None when the store holds
+        more chunks than `exact_limit`, or none of those listed."""
+        wanted = [(cid, pid) for pid, cids in chunk_ids.items() for cid in cids]
         if not wanted or len(wanted) > settings.exact_limit:
             return None
         folder = settings.cache_dir / "vectors"
-        path = folder / f"{settings.collection}@{catalog.digest}.npz"
+        path = folder / f"{settings.collection}@{digest}.npz"
         try:
             with np.load(path, allow_pickle=False) as saved:
-                return cls(saved["ids"], saved["paper_ids"], saved["vectors"], catalog.digest)
+                return cls(saved["ids"], saved["paper_ids"], saved["vectors"])
         except (OSError, ValueError, KeyError):
             pass
-        matrix = cls.read(store, wanted, catalog.digest)
+        matrix = cls.read(store, wanted)
         if not len(matrix):  # Chroma holds none of the chunks the state lists: let it answer itself
             return None
         try:
@@ -63,7 +64,7 @@ class ChunkMatrix:
         return matrix
 
     @classmethod
-    def read(cls, store, wanted: list[tuple[str, str]], digest: str = "") -> ChunkMatrix:
+    def read(cls, store, wanted: list[tuple[str, str]]) -> ChunkMatrix:
         """The vectors of these (chunk id, paper id) pairs, read from the store by id."""
         ids, papers, parts = [], [], []
         paper_of = dict(wanted)
@@ -74,8 +75,7 @@ class ChunkMatrix:
             papers += [paper_of[cid] for cid in found]
             parts.append(vectors)
         vectors = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
-        return cls(np.array(ids, dtype=str), np.array(papers, dtype=str), np.ascontiguousarray(vectors, np.float32),
-                   digest)
+        return cls(np.array(ids, dtype=str), np.array(papers, dtype=str), np.ascontiguousarray(vectors, np.float32))
 
     def save(self, path: Path) -> None:
         """Write to `path` atomically (a temporary file renamed), and remove older matrices of the

@@ -80,14 +80,13 @@ def test_the_matrix_is_read_once_then_from_its_cache_file(settings, tmp_path):
         old.unlink()
     store = CountingStore(ChunkStore(local))
     catalog = load_catalog(local)
-    first = ChunkMatrix.load(local, store, catalog)
+    first = ChunkMatrix.load(local, store, catalog.chunk_ids, catalog.digest)
     assert store.reads >= 1 and list((local.cache_dir / "vectors").glob("*.npz"))
     reads = store.reads
-    again = ChunkMatrix.load(local, store, catalog)
+    again = ChunkMatrix.load(local, store, catalog.chunk_ids, catalog.digest)
     assert store.reads == reads  # from the file, not from Chroma
     assert list(again.ids) == list(first.ids) and np.array_equal(again.vectors, first.vectors)
-    catalog.digest = "changed"  # the store changed: read again, and the stale file goes
-    ChunkMatrix.load(local, store, catalog)
+    ChunkMatrix.load(local, store, catalog.chunk_ids, "changed")  # the store changed: read again, the stale file goes
     files = [f.name for f in (local.cache_dir / "vectors").glob("*.npz")]
     assert store.reads > reads and files == [f"{local.collection}@changed.npz"]
 
@@ -106,5 +105,6 @@ def test_ingest_leaves_the_vector_file_so_no_question_reads_chroma_for_it(sample
     catalog = load_catalog(local)
     assert [f.name for f in (local.cache_dir / "vectors").glob("*.npz")] == [f"{local.collection}@{catalog.digest}.npz"]
     store = CountingStore(ChunkStore(local))
-    assert len(ChunkMatrix.load(local, store, catalog)) == sum(map(len, catalog.chunk_ids.values()))
+    matrix = ChunkMatrix.load(local, store, catalog.chunk_ids, catalog.digest)
+    assert len(matrix) == sum(map(len, catalog.chunk_ids.values()))
     assert store.reads == 0
