@@ -155,8 +155,11 @@ def _store(settings) -> Check:
     if stored_digest(settings) != digest:
         return Check("store", "fail", "the BM25 index is out of step with the store",
                      "rag ingest again with the same paths: it rebuilds the index")
+    from rag.vectors import dense_search
+
     model = f", built with {built.describe()}" if built else ""
-    return Check("store", "ok", f"{papers} papers, {chunks} chunks in Chroma, BM25 index in step{model}")
+    return Check("store", "ok", f"{papers} papers, {chunks} chunks in Chroma, BM25 index in step{model}; "
+                 f"{dense_search(settings, chunks, digest)}")
 
 
 def run_checks(settings, *, quick: bool = False) -> Iterator[Check]:

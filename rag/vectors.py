@@ -26,6 +26,19 @@ import numpy as np
 FETCH_BATCH = 2000  # chunk ids per Chroma read when the matrix is built
 
 
+def vector_file(settings, digest: str) -> Path:
+    """Where the matrix of the store whose state has `digest` is saved."""
+    return settings.cache_dir / "vectors" / f"{settings.collection}@{digest}.npz"
+
+
+def dense_search(settings, chunks: int, digest: str) -> str:
+    """How dense search runs on a store of `chunks` chunks, in words (`rag doctor` says it)."""
+    if chunks > settings.exact_limit:
+        return f"dense search by Chroma's HNSW query (over RAG_EXACT_LIMIT={settings.exact_limit:,} chunks)"
+    saved = "saved" if vector_file(settings, digest).is_file() else "read from Chroma on the first question, then saved"
+    return f"dense search exact in memory (vectors {saved})"
+
+
 class ChunkMatrix:
     """Chunk ids, their papers and their normalised vectors (row i = chunk i), read-only."""
 
@@ -47,8 +60,7 @@ class ChunkMatrix:
         wanted = [(cid, pid) for pid, cids in chunk_ids.items() for cid in cids]
         if not wanted or len(wanted) > settings.exact_limit:
             return None
-        folder = settings.cache_dir / "vectors"
-        path = folder / f"{settings.collection}@{digest}.npz"
+        path = vector_file(settings, digest)
         try:
             with np.load(path, allow_pickle=False) as saved:
                 return cls(saved["ids"], saved["paper_ids"], saved["vectors"])

@@ -45,3 +45,13 @@ def test_doctor_reports_an_empty_store_as_a_warning_not_a_failure():
     result = run("doctor", "--quick")
     assert "warn  store: nothing indexed yet" in result.output
     assert "fix: rag ingest PATH" in result.output
+
+
+def test_doctor_says_how_dense_search_runs(monkeypatch):
+    assert run("ingest").exit_code == 0  # writes the chunk vectors beside the BM25 index
+    result = run("doctor", "--quick")
+    assert "ok    store: 45 papers, 89 chunks" in result.output
+    assert "dense search exact in memory (vectors saved)" in result.output
+    monkeypatch.setenv("RAG_EXACT_LIMIT", "50")  # a store over the limit is searched by Chroma
+    result = run("doctor", "--quick")
+    assert "dense search by Chroma's HNSW query (over RAG_EXACT_LIMIT=50 chunks)" in result.output
