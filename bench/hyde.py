@@ -21,6 +21,9 @@ answer chain uses them) and builds every variant from the same pieces:
   hyde both      hyde dense + hyde bm25
   hyde rrf       reciprocal rank fusion (k 60) of the default ranking and the hypothesis's own
                  hybrid ranking
+  hyde if < E    hyde dense only for questions whose first retrieval has an evidence score
+                 (`rag.evidence`, as the answer chain computes it) under E, the default otherwise:
+                 what a rewrite triggered by weak retrieval would give, and how often it would run
 
 Filters found in the question apply to every variant. Metrics: recall@5, recall@10, nDCG@10
 per set and per question type, the paired bootstrap of the nDCG@10 gain over the default, and the
@@ -89,6 +92,19 @@ def unit(v: np.ndarray) -> np.ndarray:
     return v / (np.linalg.norm(v) or 1.0)
 
 
+TRIGGERS = (0.7, 0.9)
+
+
+def evidence(r, question: str) -> float:
+    """The answer chain's evidence score of the first retrieval (`AnswerChain.evidence`)."""
+    from rag.evidence import evidence_score
+
+    found = r.search(question)
+    if found.passages and found.filters_applied.get("auto"):
+        return 1.0
+    return evidence_score(question, found.passages, r.catalog.bm25)
+
+
 def variants(lv, question: str, hypothesis: str) -> dict[str, list[str]]:
     from rag.retrieval import fuse, rrf
 
@@ -103,9 +119,12 @@ def variants(lv, question: str, hypothesis: str) -> dict[str, list[str]]:
     sparse_both = _top(bm25, both_scores, 50, allowed)
     default = [p for p, _ in fuse(first.dense, first.bm25)]
     own = [p for p, _ in fuse(dense_rank(r, hv, allowed), bm25.search(hypothesis, 50, allowed))]
+    hyde_dense = [p for p, _ in fuse(dense_mean, first.bm25)]
+    score = evidence(r, question)
     return {
         "default": default,
-        "hyde dense": [p for p, _ in fuse(dense_mean, first.bm25)],
+        "hyde dense": hyde_dense,
+        **{f"hyde if < {e}": hyde_dense if score < e else default for e in TRIGGERS},
         "hyde doc": [p for p, _ in fuse(dense_rank(r, hv, allowed), first.bm25)],
         "hyde bm25": [p for p, _ in fuse(first.dense, sparse_both)],
         "hyde both": [p for p, _ in fuse(dense_mean, sparse_both)],
@@ -121,6 +140,7 @@ def measure_set(lv, path: Path, hypotheses: dict[str, str]) -> dict:
     rows: dict[str, list[dict]] = defaultdict(list)
     types: list[str] = []
     moved: dict[str, list[str]] = defaultdict(list)
+    triggered: dict[float, int] = defaultdict(int)
     for q in dataset.questions:
         gold = set(gold_ids[q.id])
         if not gold:
@@ -129,6 +149,8 @@ def measure_set(lv, path: Path, hypotheses: dict[str, str]) -> dict:
             raise SystemExit(f"no hypothesis for {q.id}; run: bench/hyde.py write {path}")
         ranked = variants(lv, q.question, hypotheses[q.question])
         types.append(q.type)
+        for e in TRIGGERS:
+            triggered[e] += ranked[f"hyde if < {e}"] is not ranked["default"]
         for name, ranking in ranked.items():
             rows[name].append(metrics(ranking, gold))
         base = rows["default"][-1]["R@5"]
@@ -144,6 +166,8 @@ def measure_set(lv, path: Path, hypotheses: dict[str, str]) -> dict:
         if name != "default":
             out[name]["bootstrap_ndcg"] = bootstrap([r["nDCG@10"] for r in rs],
                                                     [r["nDCG@10"] for r in rows["default"]])
+    for e in TRIGGERS:
+        out[f"hyde if < {e}"]["triggered"] = f"{triggered[e]} of {len(types)}"
     return out
 
 
@@ -182,7 +206,8 @@ def main() -> None:
     for name, r in results.items():
         print(show(name, r))
         for variant, res in r.items():
-            print(f"  {variant:12} by type R@5: " + ", ".join(f"{t} {v['R@5']:.3f}" for t, v in res["by_type"].items()))
+            print(f"  {variant:12} by type R@5: " + ", ".join(f"{t} {v['R@5']:.3f}" for t, v in res["by_type"].items())
+                  + (f"; rewrites {res['triggered']} questions" if "triggered" in res else ""))
     if args.json:
         args.json.write_text(json.dumps({"papers": len(lv.r.catalog.papers), "results": results}, indent=1))
 
