@@ -5,7 +5,7 @@
     found.categories, found.months, kinds      # ["cs.CV"], ["2025-05"], ["categories", "months"]
 
 Authors: a full name of the collection (middle initials optional), or a distinctive last name
-alone. Years: "in 2021", "after 2020", "between 2018 and 2020", "dated 2024". Months: a month
+alone. Years: "in 2021", "after 2020", "between 2018 and 2020", "dated 2024", "2023 papers". Months: a month
 name with its year ("listed in January 2026", "March 2025"). Categories: an arXiv code the
 collection uses ("cs.GR"), or its name where the question speaks of papers of that kind
 ("graphics papers", "papers in computer vision"). Venues: a venue the collection knows, named
@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from datetime import date
 from functools import lru_cache
 
 from rag.citations import CITE_RE
@@ -137,12 +138,13 @@ _TO_RES = [
     (re.compile(rf"\b(?:until|till|up\s+to|through)\s+{_Y}", re.I), 0),
     (re.compile(rf"{_Y}\s+(?:or|and)\s+(?:earlier|before)\b", re.I), 0),
 ]
-_EXACT_RE = re.compile(rf"\b(?:in|during|from|published|of|dated)\s+{_Y}", re.I)
+_EXACT_RES = [re.compile(rf"\b(?:in|during|from|published|of|dated)\s+{_Y}", re.I),
+               re.compile(rf"{_Y}\s+(?:papers?|works?|articles?|publications?|preprints?)\b", re.I)]  # "2023 papers"
 
 
 def detect_years(question: str) -> tuple[int | None, int | None]:
     """(year_from, year_to) stated in the question: 'in 2021', 'after 2020', 'before 2019',
-    'since 2021', 'between 2018 and 2020', '2018-2020'. (None, None) when there is none."""
+    'since 2021', 'between 2018 and 2020', '2018-2020', 'Which 2023 papers ...'. (None, None) when there is none."""
     for rx in _RANGE_RES:
         m = rx.search(question)
         if m:
@@ -151,9 +153,11 @@ def detect_years(question: str) -> tuple[int | None, int | None]:
     lo = next((int(m.group(1)) + off for rx, off in _FROM_RES if (m := rx.search(question))), None)
     hi = next((int(m.group(1)) + off for rx, off in _TO_RES if (m := rx.search(question))), None)
     if lo is None and hi is None:
-        m = _EXACT_RE.search(question)
-        if m:
-            return int(m.group(1)), int(m.group(1))
+        for rx in _EXACT_RES:
+            m = rx.search(question)
+            # "trained on 2048 papers" is a count: a year as an adjective is one that has begun
+            if m and (rx is _EXACT_RES[0] or int(m.group(1)) <= date.today().year):
+                return int(m.group(1)), int(m.group(1))
     return lo, hi
 
 

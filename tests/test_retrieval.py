@@ -127,6 +127,9 @@ def test_filters_matching_nothing_give_empty_results(retriever):
     ("What did Levine do from 2019?", [], (2019, 2019)),  # two Levines: a last name alone is ambiguous
     ("Sergey Levine's papers 2017-2019", ["Sergey Levine"], (2017, 2019)),
     ("Which papers in the collection are dated 2024?", [], (2024, 2024)),
+    ("Which 2021 papers list John D. Co-Reyes as an author?", [COREYES], (2021, 2021)),  # the year as an adjective
+    ("Name two 2019 publications of Sergey Levine", ["Sergey Levine"], (2019, 2019)),
+    ("Which model was trained on 2048 papers?", [], (None, None)),  # a count, not a year
     ("How does Xiao scale models to 4096 GPUs in 3000 steps?", ["Lechao Xiao"], (None, None)),
     ("Summarise the paper in 2012.01234", [], (None, None)),
 ])
