@@ -9,6 +9,10 @@ Rule (anyone can re-run it; stdlib only):
     until a usable one is found. The records are written exactly as in the source file, one per line,
     in pick order.
 
+main() also takes an offset (pick k is then line i = 373 * k + offset) and a records file to avoid
+(a line whose record id, title or normalised abstract start is one of that file's records is unusable
+too); make_arxiv200b.py uses them. The defaults (offset 0, nothing to avoid) give this file's output.
+
 Usage (from the repository root):
     python eval/datasets/make_arxiv200.py [SOURCE.jsonl.gz] [OUT.jsonl]
 """
@@ -33,14 +37,35 @@ def norm(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
-def main(source: Path = SOURCE, out: Path = OUT) -> None:
+def read_avoid(path: Path | None) -> tuple[set[str], set[str], set[str]]:
+    """Record ids, normalised titles and normalised abstract starts of the records in ``path``."""
+    ids: set[str] = set()
+    titles: set[str] = set()
+    abstracts: set[str] = set()
+    if path is not None:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                ids.add(str(rec.get("id")))
+                titles.add(norm(rec.get("title") or ""))
+                abstracts.add(norm(rec.get("abstract") or "")[:200])
+    return ids, titles, abstracts
+
+
+def main(source: Path = SOURCE, out: Path = OUT, offset: int = 0, avoid: Path | None = None) -> None:
+    """Pick line i = STEP * k + offset for k = 0 .. COUNT - 1 (see the module docstring).
+
+    ``avoid``: a records file (JSONL); a line whose record id, title or abstract start (normalised as
+    above) is one of its records' is unusable too. The defaults give arxiv200-records.jsonl.
+    """
+    avoid_ids, avoid_titles, avoid_abstracts = read_avoid(avoid)
     with gzip.open(source, "rt", encoding="utf-8") as fh:
         lines = [line.rstrip("\n") for line in fh]
     picked: list[str] = []
     titles: set[str] = set()
     abstracts: set[str] = set()
     for k in range(COUNT):
-        i = STEP * k
+        i = STEP * k + offset
         while True:
             if i >= len(lines):
                 sys.exit(f"ran out of lines at pick {k}")
@@ -48,8 +73,11 @@ def main(source: Path = SOURCE, out: Path = OUT) -> None:
             title = norm(rec.get("title") or "")
             abstract = norm(rec.get("abstract") or "")[:200]
             if title and abstract and title not in titles and abstract not in abstracts:
-                break
-            print(f"skip line {i} ({rec.get('id')}): empty or duplicate", file=sys.stderr)
+                if str(rec.get("id")) not in avoid_ids and title not in avoid_titles and abstract not in avoid_abstracts:
+                    break
+                print(f"skip line {i} ({rec.get('id')}): already in {avoid}", file=sys.stderr)
+            else:
+                print(f"skip line {i} ({rec.get('id')}): empty or duplicate", file=sys.stderr)
             i += 1
         titles.add(title)
         abstracts.add(abstract)
