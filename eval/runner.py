@@ -320,6 +320,7 @@ def evaluate_question(q, gold: list[str], ranker, assistant, judge) -> dict:
         row["answer"] = {"text": answer.text, "abstained": answer.abstained,
                          "abstain_reason": answer.abstain_reason, "withheld": answer.withheld,
                          "quoted": answer.quoted, "added_citations": answer.added_citations,
+                         "replaced_draft": answer.replaced_draft,
                          "context": answer.context,
                          "citations": [{"key": c.key, "paper_id": c.paper_id, "title": c.title}
                                        for c in answer.citations],

@@ -123,6 +123,12 @@ class Settings(BaseSettings):
         "the best-matching sentences of the closest papers instead, quoted and cited (measured on both "
         "question sets, see BENCHMARKS.md); false = the decline stands.",
     )
+    refocus: bool = Field(
+        True,
+        description="When a model's answer cites only lower-ranked sources and not the paper retrieval ranked "
+        "first, ask once more with that paper alone; its answer replaces the first when it is supported "
+        "(one more model call on those questions; measured on the question sets, see BENCHMARKS.md).",
+    )
     answer_grammar: bool = Field(
         False,
         description="Constrain the bundled local model with a grammar (`rag.grammar`): it can write only the "

@@ -157,6 +157,7 @@ class Timings(TypedDict, total=False):
     evidence: float
     first_token_ms: float
     decline_p: float  # how sure a model decline was (a local model's logprobs), when known
+    refocus_ms: float  # the second model call, when the first draft skipped the best-ranked source
     total_ms: float
 
 
@@ -186,6 +187,7 @@ class Answer:
     withheld: str = ""  # the draft an "unsupported" abstention kept back: for inspection, never shown as an answer
     added_citations: list[int] = field(default_factory=list)  # keys code gave sentences the model left uncited
     quoted: bool = False  # the text quotes its sources verbatim: the model declined, code quoted the closest papers
+    replaced_draft: str = ""  # a first draft that cited only lower-ranked sources; the model then read the best one alone
     context: dict[int, str] = field(default_factory=dict)  # key -> the source exactly as the answer's writer read it
     papers: list[Record] = field(default_factory=list)  # the cited papers' records, in key order (the chain adds them)
 

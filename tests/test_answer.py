@@ -376,3 +376,50 @@ def test_a_sentence_about_the_collection_is_not_part_of_the_answer(llm, server):
     assert answer.text == "Griffin mixes gated linear recurrences with local attention [1]."
     server.enqueue("The papers do not cover this question.")
     assert llm.ask(Q).abstain_reason == "model_declined"
+
+
+NEIGHBOUR = "RecurrentGemma uses the Griffin architecture, which combines linear recurrences with local attention [2]."
+
+
+def test_a_draft_that_skips_the_best_source_is_written_again_from_that_paper_alone(llm, server):
+    """The model cited only a lower-ranked source (the seed questions' wrong citations were such
+    drafts): it is asked once more with the paper retrieval ranked first, and that answer is shown."""
+    server.enqueue(NEIGHBOUR)
+    events = list(llm.stream(Q))
+    answer = events[-1].answer
+    first, second = (r["messages"][-1]["content"] for r in server.requests)
+    assert "\n[2] RecurrentGemma" in first  # the draft cited a neighbour the model was given
+    assert "[1] " + GRIFFIN in second and "\n[2]" not in second  # asked again with the best paper alone
+    assert [c.title for c in answer.citations] == [GRIFFIN] and not answer.abstained
+    assert answer.replaced_draft.startswith("RecurrentGemma uses") and answer.timings["refocus_ms"] > 0
+    assert list(answer.context) == [1] and answer.context[1].startswith("[1] " + GRIFFIN)
+    kinds = [e.kind for e in events]
+    assert "reset" in kinds and "".join(e.text for e in events[kinds.index("reset") + 1:-1]) == answer.text
+
+
+def test_when_the_best_paper_alone_does_not_answer_the_first_draft_stands(llm, server):
+    server.enqueue(NEIGHBOUR)
+    server.enqueue(NO_ANSWER)
+    events = list(llm.stream(Q))
+    answer = events[-1].answer
+    assert len(server.requests) == 2 and answer.replaced_draft == ""
+    assert [c.title for c in answer.citations] == ["RecurrentGemma: Moving Past Transformers for Efficient Open "
+                                                   "Language Models"]
+    assert "decline_p" not in answer.timings and len(answer.context) > 1
+    last_reset = max(i for i, e in enumerate(events) if e.kind == "reset")
+    assert "".join(e.text for e in events[last_reset + 1:-1]) == answer.text
+
+
+def test_a_draft_citing_the_best_source_is_not_asked_again(llm, server):
+    server.enqueue("Griffin mixes gated linear recurrences with local attention [1]. " + NEIGHBOUR)
+    answer = llm.ask(Q)
+    assert len(server.requests) == 1 and answer.replaced_draft == "" and "refocus_ms" not in answer.timings
+
+
+def test_refocus_can_be_turned_off(store_dir, server):
+    server.requests.clear()
+    off = Assistant(Settings(data_dir=store_dir, backend="openai", llm_base_url=server.base_url,
+                             llm_model="fake-model", quote_rescue=False, refocus=False))
+    server.enqueue(NEIGHBOUR)
+    answer = off.ask(Q)
+    assert len(server.requests) == 1 and [c.key for c in answer.citations] == [2]
