@@ -322,6 +322,20 @@ _QUANTITY_RE = re.compile(
 _BIG_O = re.compile(r"\bO\([^)]{1,20}\)")
 
 
+_CLAUSE_END = re.compile(r"[,;?]|\b(?:and|or|but)\s+(?:which|what|how|who|where|when|why)\b", re.I)
+
+
+def figure_clause(question: str) -> str:
+    """The words of the clause that asks for a figure ("..., and how much faster is inference?" ->
+    "faster is inference"); '' when no clause does."""
+    m = _QUANTITY_RE.search(question)
+    if not m:
+        return ""
+    rest = question[m.end():]
+    end = _CLAUSE_END.search(rest)
+    return rest[: end.start() if end else len(rest)].strip()
+
+
 def asks_for_quantity(question: str) -> bool:
     """True when a clause of the question asks for a figure ("How many GPUs ...?", "..., and by how
     much?", "What score ...?"); not for a phrase that only mentions one ("papers that decide how

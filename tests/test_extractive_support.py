@@ -32,6 +32,25 @@ def test_a_question_for_a_figure_gets_the_sentence_that_gives_one():
     assert extractive_answer("What is Griffin?", both, max_sentences=1) == "Griffin is a hybrid model [1]."
 
 
+SDTP = passage("sdtp", "We propose Saliency-driven Dynamic Token Pruning (SDTP) to prune redundant tokens. A saliency-driven "
+              "prediction module estimates the importance of each token to prune tokens dynamically. Pruning 65% of "
+              "the tokens gives a speedup of up to 1.75x during inference. The code is released.")
+
+
+def test_a_two_part_question_gets_the_figure_its_second_clause_asks_for():
+    """The first clause names many topic words that the other sentences share; the figure comes first anyway."""
+    text = extractive_answer("How does Saliency-driven Dynamic Token Pruning (SDTP) decide which tokens to prune, "
+                             "and how much faster is inference?", {1: SDTP}, max_sentences=2)
+    assert text.startswith("Pruning 65% of the tokens gives a speedup of up to 1.75x during inference [1].")
+
+
+def test_a_figure_on_something_else_is_not_put_first():
+    """"How many GPUs ...?": the 65% and 1.75x figures are about pruning, not GPUs, so they are not pushed
+    first (the chain then finds no figure in the answer and abstains with no_quantity)."""
+    text = extractive_answer("How many GPUs were used to train SDTP?", {1: SDTP}, max_sentences=1)
+    assert text.startswith("We propose Saliency-driven Dynamic Token Pruning")
+
+
 def test_extractive_answer_is_deterministic_and_empty_without_passages():
     q = "multi-robot navigation simulator"
     assert extractive_answer(q, PASSAGES) == extractive_answer(q, PASSAGES)

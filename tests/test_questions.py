@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.extractive import is_listing_question
-from rag.questions import detect_categories, detect_filters, detect_months, detect_venue
+from rag.questions import detect_categories, detect_filters, detect_months, detect_venue, figure_clause
 
 CATS = ["cs.CV", "cs.GR", "cs.GT", "cs.IT", "cs.LG", "cs.RO"]
 VENUES = ["arXiv", "Proceedings of the 41st International Conference on Machine Learning", "CVPR 2025"]
@@ -112,3 +112,14 @@ def test_states_quantity(answer, states):
     from rag.questions import states_quantity
 
     assert states_quantity(answer, "How far was the context of Qwen2.5-3B extended?") is states
+
+
+@pytest.mark.parametrize("question, clause", [
+    ("How many GPUs were used to train Griffin?", "GPUs were used to train Griffin"),
+    ("How does SDTP prune tokens, and how much faster is inference?", "faster is inference"),
+    ("How large is the corpus and which alignment algorithm does it use?", "is the corpus"),
+    ("What score did the agent reach in NetHack?", "did the agent reach in NetHack"),
+    ("Which paper proposes Griffin?", ""),
+])
+def test_figure_clause_is_the_part_of_the_question_that_asks_for_a_figure(question, clause):
+    assert figure_clause(question) == clause
