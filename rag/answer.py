@@ -33,7 +33,7 @@ from rag.evidence import evidence_score
 from rag.extractive import cite, extractive_answer, is_listing_question, listing_answer
 from rag.grammar import answer_grammar
 from rag.prompts import examples, render
-from rag.questions import asks_for_detail, asks_for_quantity, states_quantity
+from rag.questions import asks_for_detail, asks_for_quantity, asks_for_several, states_quantity
 from rag.support import SentenceCheck, check_quotes, check_support
 from rag.types import NO_ANSWER, Answer, Citation, Filters, Passage, StreamEvent
 
@@ -193,14 +193,20 @@ class AnswerChain:
     def _refocus(self, answer: Answer, question: str, raw: str, passages: dict[int, Passage], best: Passage,
                  started: float):
         """The first draft cited only lower-ranked sources: ask again with the best-ranked paper alone
-        (within the whole source budget). Its answer replaces the draft when some sentence of it is
-        supported (the draft is kept in `answer.replaced_draft`); else the draft stands. Returns the
-        (raw text, sources) to finish with."""
+        (within the whole source budget). When some sentence of that answer is supported, it replaces
+        the draft (kept in `answer.replaced_draft`), or, for a question about papers in the plural,
+        comes before the draft's sentences ([1] is the same paper in both); else the draft stands.
+        Returns the (raw text, sources) to finish with."""
         focus = compact_passages(question, {1: best}, self.embed, budget=self.settings.source_tokens)
         tick, usage = time.perf_counter(), answer.usage
         yield StreamEvent("reset")
         second = yield from self._write(answer, question, focus, started)
         answer.timings["refocus_ms"] = round((time.perf_counter() - tick) * 1000, 1)
+        if self._holds(second, focus) and asks_for_several(question):
+            both, text = {**passages, 1: focus[1]}, clean_citations(raw, passages)[0]
+            answer.context = {k: format_source(k, p) for k, p in sorted(both.items())}
+            yield StreamEvent("token", text=" " + text)
+            return f"{second.strip()} {text}", dict(sorted(both.items()))
         if self._holds(second, focus):
             answer.replaced_draft = clean_citations(raw, passages)[0]
             return second, focus

@@ -322,6 +322,15 @@ _QUANTITY_RE = re.compile(
 _BIG_O = re.compile(r"\bO\([^)]{1,20}\)")
 
 
+_SEVERAL_RE = re.compile(r"\b(?:papers|works|studies|articles|publications|preprints)\b", re.I)
+
+
+def asks_for_several(question: str) -> bool:
+    """True when the question asks about papers in the plural ("Which papers ...?", "papers that ..."):
+    its answer may cite several sources."""
+    return bool(_SEVERAL_RE.search(question))
+
+
 _CLAUSE_END = re.compile(r"[,;?]|\b(?:and|or|but)\s+(?:which|what|how|who|where|when|why)\b", re.I)
 
 

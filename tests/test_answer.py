@@ -423,3 +423,16 @@ def test_refocus_can_be_turned_off(store_dir, server):
     server.enqueue(NEIGHBOUR)
     answer = off.ask(Q)
     assert len(server.requests) == 1 and [c.key for c in answer.citations] == [2]
+
+
+def test_for_papers_in_the_plural_the_best_papers_answer_comes_before_the_draft(llm, server):
+    """"Which papers ...?" may have several answers: the draft's neighbour stays, the best paper is added."""
+    server.enqueue(NEIGHBOUR)
+    events = list(llm.stream("Which papers mix gated linear recurrences with local attention?"))
+    answer = events[-1].answer
+    first, second = (r["messages"][-1]["content"] for r in server.requests)
+    assert "\n[2] RecurrentGemma" in first and "[1] " + GRIFFIN in second and "\n[2]" not in second
+    assert [c.title for c in answer.citations] == [GRIFFIN, "RecurrentGemma: Moving Past Transformers for Efficient "
+                                                   "Open Language Models"]
+    assert answer.text.endswith(NEIGHBOUR) and answer.replaced_draft == "" and sorted(answer.context) == [1, 2]
+    assert answer.context[1].startswith("[1] " + GRIFFIN)  # [1] as the model read it alone

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.extractive import is_listing_question
-from rag.questions import detect_categories, detect_filters, detect_months, detect_venue, figure_clause
+from rag.questions import asks_for_several, detect_categories, detect_filters, detect_months, detect_venue, figure_clause
 
 CATS = ["cs.CV", "cs.GR", "cs.GT", "cs.IT", "cs.LG", "cs.RO"]
 VENUES = ["arXiv", "Proceedings of the 41st International Conference on Machine Learning", "CVPR 2025"]
@@ -123,3 +123,13 @@ def test_states_quantity(answer, states):
 ])
 def test_figure_clause_is_the_part_of_the_question_that_asks_for_a_figure(question, clause):
     assert figure_clause(question) == clause
+
+
+@pytest.mark.parametrize("question, several", [
+    ("Which papers reduce reliance on human-written examples?", True),
+    ("Name works that study plasticity loss", True),
+    ("Which paper proposes Griffin?", False),
+    ("How does Top-KAST keep training sparse?", False),
+])
+def test_asks_for_several_reads_papers_in_the_plural(question, several):
+    assert asks_for_several(question) is several
