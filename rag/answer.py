@@ -225,12 +225,16 @@ class AnswerChain:
         return len(passages) > 1 and bool(keys) and 1 not in keys
 
     def _holds(self, raw: str, passages: dict[int, Passage]) -> bool:
-        """True when a draft is an answer some cited sentence of which passes the support check."""
+        """True when a model's draft is an answer some cited sentence of which passes the support check."""
         text = clean_citations(raw, passages)[0]
-        if is_abstention(text):
-            return False
-        text = self._cite_uncited(text, passages)[0]
-        return any(c.supported for c in self._check(split_sentences(text), passages, False))
+        return not is_abstention(text) and any(c.supported for c in self._checked(text, passages, False)[2])
+
+    def _checked(self, text: str, passages: dict[int, Passage],
+                 by_code: bool) -> tuple[str, list[int], list[SentenceCheck]]:
+        """A draft's sentences checked against what they cite, after code cited those a model left
+        without a key: (text, keys code added, one check per sentence; none when nothing is cited)."""
+        text, added = (text, []) if by_code else self._cite_uncited(text, passages)
+        return text, added, self._check(split_sentences(text), passages, by_code) if cited_keys(text) else []
 
     def _constraint(self, passages: dict[int, Passage]) -> dict:
         """The grammar request field when it is on and the model reads grammars (`rag.grammar`), else nothing."""
@@ -289,9 +293,7 @@ class AnswerChain:
         elif is_abstention(text):
             self._abstain(answer, "model_declined")
         else:
-            if not by_code:
-                text, answer.added_citations = self._cite_uncited(text, passages)
-            checks = self._check(split_sentences(text), passages, by_code) if cited_keys(text) else []
+            text, answer.added_citations, checks = self._checked(text, passages, by_code)
             if not any(c.supported for c in checks):
                 self._abstain(answer, "unsupported", draft=text)
             elif wants_figure and not states_quantity(" ".join(c.sentence for c in checks if c.supported),
