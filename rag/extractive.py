@@ -29,7 +29,8 @@ whom why will with work works would you your""".split())
 # words that ask for a list of papers rather than about a topic
 LISTING_WORDS = frozenset("""listed list lists collection category categories appeared appear appears dated authors
 author co-author co-authored coauthored authored included include includes contain contains held
-worked study studies studied topic topics research researched""".split())
+worked study studies studied topic topics research researched filed file files classified categorised categorized
+tagged labelled labeled posted submitted announced indexed""".split())
 # a sentence that says what its paper does: "We propose ...", then "This paper studies ..."
 _SUBJECT = r"\b(?:we|this (?:paper|work|study|article|report))\s+(?:\w+\s+){0,2}?"
 _GISTS = (re.compile(_SUBJECT + r"(?:propose|introduce|present|develop|design|build|formulate)", re.I),

@@ -104,6 +104,8 @@ def test_extractive_sentences_are_quoted_verbatim_from_the_passage_they_cite():
     ("What has John D. Co-Reyes worked on according to the collection?", True),
     ("What did John D. Co-Reyes study in 2021?", True),
     ("Which papers have John D. Co-Reyes among their authors?", True),
+    ("Which papers of John D. Co-Reyes are filed under cs.LG?", True),  # where a paper is listed is not a topic
+    ("Which of John D. Co-Reyes's papers were posted or submitted in 2021?", True),
 ])
 def test_listing_questions_are_only_about_who_and_when(question, listing):
     applied = {"authors": ["John D. Co-Reyes"], "year_from": 2021, "auto": ["authors", "year"]}
