@@ -25,7 +25,7 @@ from functools import lru_cache
 
 from rag.citations import CITE_RE
 from rag.records import normalise_text
-from rag.terms import numbers
+from rag.terms import NUMBER_WORDS, numbers
 from rag.types import Filters
 
 # ---------------------------------------------------------------- authors
@@ -352,11 +352,28 @@ def asks_for_quantity(question: str) -> bool:
     return bool(_QUANTITY_RE.search(question))
 
 
+# a ratio, not a count: "6 times fewer tokens", "a 1.75x speedup", "45%", "two-fold"
+_RATIO_RE = re.compile(r"(?:\d+(?:[.,]\d+)?|\b(?:" + "|".join(NUMBER_WORDS) + r"))\s*"
+                       r"(?:x\b|\u00d7|times\b|-?fold\b|%|percent\b|percentage\s+points?\b)", re.I)
+
+
+def asks_for_count(question: str) -> bool:
+    """True when the figure asked for is a count ("How many GPUs ...?"), which a ratio does not
+    answer; not for "how many times", nor for "how much", "how fast", "what score"."""
+    m = _QUANTITY_RE.search(question)
+    return bool(m and m.group().lower().rstrip().endswith("many") and
+                not question[m.end():].lstrip().lower().startswith("times"))
+
+
 def states_quantity(answer: str, question: str) -> bool:
     """True when the answer gives a figure the question does not already give (a number, written
-    in digits or words, or an O(...) bound); citation keys are not figures."""
+    in digits or words, or an O(...) bound); citation keys are not figures. For a question that asks
+    for a count, a ratio ("6 times fewer tokens", "45%", "two-fold") is not one."""
     text = CITE_RE.sub(" ", answer)
     asked = _figures(question)
+    count = asks_for_count(question)
+    if count:
+        text = _RATIO_RE.sub(" ", text)
     return bool(_BIG_O.search(text)) or any(n.value not in asked for n in numbers(text))
 
 

@@ -133,3 +133,25 @@ def test_figure_clause_is_the_part_of_the_question_that_asks_for_a_figure(questi
 ])
 def test_asks_for_several_reads_papers_in_the_plural(question, several):
     assert asks_for_several(question) is several
+
+
+@pytest.mark.parametrize("answer, states", [
+    ("Griffin was trained on over 6 times fewer tokens than Llama-2 [1].", False),  # a ratio, not the count
+    ("It needs two-fold fewer tokens [1].", False),
+    ("45% of the tokens were pruned [1].", False),
+    ("Griffin was trained on 300B tokens [1].", True),
+    ("The dataset has over two thousand annotated examples [1].", True),  # a count, if of something else
+])
+def test_a_question_for_a_count_is_not_answered_by_a_ratio(answer, states):
+    from rag.questions import asks_for_count, states_quantity
+
+    question = "How many training tokens in total was Griffin trained on?"
+    assert asks_for_count(question) and states_quantity(answer, question) is states
+
+
+def test_a_ratio_answers_how_many_times_and_how_much():
+    from rag.questions import asks_for_count, states_quantity
+
+    for question in ("How many times faster is Griffin than a Transformer?", "How much faster is inference?"):
+        assert not asks_for_count(question)
+        assert states_quantity("Inference is up to 1.75x faster [1].", question)
