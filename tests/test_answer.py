@@ -436,3 +436,13 @@ def test_for_papers_in_the_plural_the_best_papers_answer_comes_before_the_draft(
                                                    "Open Language Models"]
     assert answer.text.endswith(NEIGHBOUR) and answer.replaced_draft == "" and sorted(answer.context) == [1, 2]
     assert answer.context[1].startswith("[1] " + GRIFFIN)  # [1] as the model read it alone
+
+
+def test_a_draft_citing_the_paper_whose_title_names_the_question_stands(llm, server):
+    """A record built to rank first (a prompt injection that mentions Griffin) is [1]; the model cited
+    "Griffin: ..." [2], whose title names what the question asks about: it is not asked again."""
+    server.enqueue("Griffin mixes gated linear recurrences with local attention [2].")
+    answer = llm.ask("Which paper proposes Griffin?")
+    assert "\n[1] Robust Prompting for Sparse Mixture Models" in "\n" + server.requests[0]["messages"][-1]["content"]
+    assert len(server.requests) == 1 and answer.replaced_draft == ""
+    assert [c.title for c in answer.citations] == [GRIFFIN]
