@@ -8,7 +8,9 @@ by its citations (the answer is withheld rather than shown), or when the questio
 ("How many ...?") and no supported sentence gives one. Sentences that are unsupported in an
 otherwise supported answer stay in the text and are listed in `unsupported_sentences`. A draft
 that cites only lower-ranked sources, never [1], the paper retrieval ranked first, is written once
-more from that paper alone (`refocus`), and replaced when that answer is supported.
+more from that paper alone (`refocus`): a supported answer replaces it, or comes before it for a
+question about papers in the plural; a draft citing a paper whose title names more of the question
+than [1]'s is left alone.
 
 Paper text is data: source passages are framed as data in the prompt, and everything in a title,
 abstract, author or venue that would read as a key is `defang`ed, so nothing a paper says can add
@@ -203,19 +205,20 @@ class AnswerChain:
         yield StreamEvent("reset")
         second = yield from self._write(answer, question, focus, started)
         answer.timings["refocus_ms"] = round((time.perf_counter() - tick) * 1000, 1)
-        if self._holds(second, focus) and asks_for_several(question):
-            both, text = {**passages, 1: focus[1]}, clean_citations(raw, passages)[0]
-            answer.context = {k: format_source(k, p) for k, p in sorted(both.items())}
-            yield StreamEvent("token", text=" " + text)
-            return f"{second.strip()} {text}", dict(sorted(both.items()))
+        draft = clean_citations(raw, passages)[0]
         if self._holds(second, focus):
-            answer.replaced_draft = clean_citations(raw, passages)[0]
-            return second, focus
+            if not asks_for_several(question):
+                answer.replaced_draft = draft
+                return second, focus
+            both = dict(sorted({**passages, 1: focus[1]}.items()))
+            answer.context = {k: format_source(k, p) for k, p in both.items()}
+            yield StreamEvent("token", text=" " + draft)
+            return f"{second.strip()} {draft}", both
         answer.usage = usage  # the best paper alone does not answer: the draft stands, as first written
         answer.timings.pop("decline_p", None)
         answer.context = {k: format_source(k, p) for k, p in passages.items()}
         yield StreamEvent("reset")
-        yield StreamEvent("token", text=clean_citations(raw, passages)[0])
+        yield StreamEvent("token", text=draft)
         return raw, passages
 
     @staticmethod
