@@ -229,6 +229,9 @@ def _print_answer(answer, *, echo_text: bool = True) -> None:
         click.echo(f"Why: {abstain_words(answer.abstain_reason)}")
     if answer.quoted:
         click.echo("(quoted from the closest papers: the model did not write an answer)")
+    if answer.replaced_draft:
+        click.echo("(written again from [1], the best-ranked paper: the model's first draft cited only "
+                   "lower-ranked sources)")
     if answer.unsupported_sentences:
         click.secho("\nNot supported by the cited sources:", fg="yellow")
         for sentence in answer.unsupported_sentences:

@@ -8,6 +8,7 @@ import sys
 
 from click.testing import CliRunner
 
+from fake_openai import fake_openai  # noqa: F401  (a fixture)
 from rag.cli import main
 from rag.records import RECORD_FIELDS
 
@@ -76,3 +77,15 @@ def test_chat_rejects_a_malformed_auth_and_a_busy_port():
     assert result.exit_code == 1
     assert f"cannot serve the chat UI on 127.0.0.1:{port}" in result.output and "--port N" in result.output
     assert "Traceback" not in result.output
+
+
+def test_ask_says_when_the_answer_was_written_again_from_the_best_paper(fake_openai):
+    assert run("ingest").exit_code == 0
+    fake_openai.enqueue("RecurrentGemma uses the Griffin architecture, which combines linear recurrences with "
+                        "local attention [2].")
+    env = {"RAG_LLM_BASE_URL": fake_openai.base_url, "RAG_LLM_MODEL": "fake-model"}
+    result = CliRunner().invoke(main, ["ask", "--backend", "openai", "Which paper proposes Griffin, a hybrid of "
+                                       "gated linear recurrences and local attention?"], env=env)
+    assert result.exit_code == 0 and len(fake_openai.requests) == 2
+    assert "(written again from [1], the best-ranked paper" in result.output
+    assert "[1] Griffin: Mixing Gated Linear Recurrences" in result.output
