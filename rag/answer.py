@@ -231,8 +231,8 @@ class AnswerChain:
         if len(passages) < 2 or not keys or 1 in keys:
             return False
         asked = set(tokenize(question))
-        named = {k: len(asked & set(tokenize(passages[k].title or ""))) for k in keys | {1} if k in passages}
-        return max(named[k] for k in keys if k in named) <= named[1]
+        named = {k: len(asked & set(tokenize(passages[k].title or ""))) for k in keys | {1}}  # keys are given ones
+        return max(named[k] for k in keys) <= named[1]
 
     def _holds(self, raw: str, passages: dict[int, Passage]) -> bool:
         """True when a model's draft is an answer some cited sentence of which passes the support check."""

@@ -138,8 +138,8 @@ _TO_RES = [
     (re.compile(rf"\b(?:until|till|up\s+to|through)\s+{_Y}", re.I), 0),
     (re.compile(rf"{_Y}\s+(?:or|and)\s+(?:earlier|before)\b", re.I), 0),
 ]
-_EXACT_RES = [re.compile(rf"\b(?:in|during|from|published|of|dated)\s+{_Y}", re.I),
-               re.compile(rf"{_Y}\s+(?:papers?|works?|articles?|publications?|preprints?)\b", re.I)]  # "2023 papers"
+_EXACT_RE = re.compile(rf"\b(?:in|during|from|published|of|dated)\s+{_Y}", re.I)
+_YEAR_PAPERS_RE = re.compile(rf"{_Y}\s+(?:papers?|works?|articles?|publications?|preprints?)\b", re.I)  # "2023 papers"
 
 
 def detect_years(question: str) -> tuple[int | None, int | None]:
@@ -153,11 +153,10 @@ def detect_years(question: str) -> tuple[int | None, int | None]:
     lo = next((int(m.group(1)) + off for rx, off in _FROM_RES if (m := rx.search(question))), None)
     hi = next((int(m.group(1)) + off for rx, off in _TO_RES if (m := rx.search(question))), None)
     if lo is None and hi is None:
-        for rx in _EXACT_RES:
-            m = rx.search(question)
-            # "trained on 2048 papers" is a count: a year as an adjective is one that has begun
-            if m and (rx is _EXACT_RES[0] or int(m.group(1)) <= date.today().year):
-                return int(m.group(1)), int(m.group(1))
+        m = _EXACT_RE.search(question) or _YEAR_PAPERS_RE.search(question)
+        # "trained on 2048 papers" is a count: a year as an adjective is one that has begun
+        if m and (m.re is _EXACT_RE or int(m.group(1)) <= date.today().year):
+            return int(m.group(1)), int(m.group(1))
     return lo, hi
 
 

@@ -58,12 +58,10 @@ def main(source: Path = SOURCE, out: Path = OUT, offset: int = 0, avoid: Path | 
     ``avoid``: a records file (JSONL); a line whose record id, title or abstract start (normalised as
     above) is one of its records' is unusable too. The defaults give arxiv200-records.jsonl.
     """
-    avoid_ids, avoid_titles, avoid_abstracts = read_avoid(avoid)
+    avoid_ids, titles, abstracts = read_avoid(avoid)  # the avoided records count as picked already
     with gzip.open(source, "rt", encoding="utf-8") as fh:
         lines = [line.rstrip("\n") for line in fh]
     picked: list[str] = []
-    titles: set[str] = set()
-    abstracts: set[str] = set()
     for k in range(COUNT):
         i = STEP * k + offset
         while True:
@@ -72,12 +70,10 @@ def main(source: Path = SOURCE, out: Path = OUT, offset: int = 0, avoid: Path | 
             rec = json.loads(lines[i])
             title = norm(rec.get("title") or "")
             abstract = norm(rec.get("abstract") or "")[:200]
-            if title and abstract and title not in titles and abstract not in abstracts:
-                if str(rec.get("id")) not in avoid_ids and title not in avoid_titles and abstract not in avoid_abstracts:
-                    break
-                print(f"skip line {i} ({rec.get('id')}): already in {avoid}", file=sys.stderr)
-            else:
-                print(f"skip line {i} ({rec.get('id')}): empty or duplicate", file=sys.stderr)
+            if title and abstract and title not in titles and abstract not in abstracts \
+                    and str(rec.get("id")) not in avoid_ids:
+                break
+            print(f"skip line {i} ({rec.get('id')}): empty, a duplicate, or one to avoid", file=sys.stderr)
             i += 1
         titles.add(title)
         abstracts.add(abstract)
