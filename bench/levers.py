@@ -17,6 +17,12 @@ Levers (all offline, no model call):
                      the top-weighted terms of the first ranking's top 3 papers (weight 0.5)
   dense best+mean    a paper's dense score is the mean of its best chunk and its mean chunk cosine
   shape weight       dense share 0.3 for questions of <= 4 content words, 0.7 for >= 12, else 0.5
+  rrf                reciprocal rank fusion (k 60) of the same two rankings instead of min-max
+  zscore             each retriever's scores standardised over its own candidates (mean 0, sd 1),
+                     then summed: a retriever whose best paper stands far above its others counts more
+  dense prf          Rocchio feedback in the dense space: the question vector plus 0.5 x the mean
+                     of the best chunk vectors of the default top 3 papers, searched again
+  bm25 k1=0.9 b=0.4  BM25 with Anserini's parameters instead of bm25s's 1.5 / 0.75
 
 `--evidence` writes, for every question (unanswerable ones too), the parts of the abstention
 decision (`rag.evidence`: best passage cosine, lexical coverage, the evidence score, whether a
@@ -74,6 +80,9 @@ class Levers:
             docs = [_repeat_title(p, times, paper_text) for p in self.papers]
             self.titled[times] = _build(docs, [p.id for p in self.papers])
             print(f"  BM25 with title x{times}: {time.perf_counter() - started:.0f}s", file=sys.stderr)
+        started = time.perf_counter()
+        self.anserini = _build([paper_text(p) for p in self.papers], [p.id for p in self.papers], k1=0.9, b=0.4)
+        print(f"  BM25 k1=0.9 b=0.4: {time.perf_counter() - started:.0f}s", file=sys.stderr)
 
     def pieces(self, question: str, depth: int):
         old = self.r.settings.candidates
@@ -117,6 +126,46 @@ class Levers:
         out = [(p, (best + statistics.fmean(per[p])) / 2 if per.get(p) else best) for p, best in dense]
         return sorted(out, key=lambda kv: -kv[1])
 
+    def dense_prf(self, qv, first: list[str], allowed, *, docs: int = 3, weight: float = 0.5,
+                  depth: int = 50) -> list[tuple[str, float]]:
+        import numpy as np
+
+        matrix = self.r.matrix()
+        if matrix is None:
+            raise SystemExit("levers.py needs the in-memory chunk matrix (the store is over RAG_EXACT_LIMIT)")
+        best = []
+        for pid in first[:docs]:
+            _, _, sims = matrix.paper_sims(qv, [pid])
+            if len(sims):
+                best.append(_row_vector(matrix, pid, int(np.argmax(sims))))
+        if not best:
+            return []
+        v = np.asarray(qv, dtype=np.float32) + weight * np.mean(best, axis=0)
+        v /= np.linalg.norm(v) or 1.0
+        seen: dict[str, float] = {}
+        for _, pid, cos in matrix.nearest(v, depth, allowed):
+            seen.setdefault(pid, cos)
+        return list(seen.items())
+
+
+def _row_vector(matrix, pid: str, k: int):
+    """The k-th chunk vector of paper `pid` (in `ChunkMatrix.paper_sims` order)."""
+    return matrix.vectors[matrix._rows[matrix._index[pid]][k]]
+
+
+def zscore_fusion(dense: list[tuple[str, float]], sparse: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    def z(pairs):
+        if len(pairs) < 2:
+            return {p: 1.0 for p, _ in pairs}
+        vals = [s for _, s in pairs]
+        mu, sd = statistics.fmean(vals), statistics.pstdev(vals) or 1.0
+        return {p: (s - mu) / sd for p, s in pairs}
+
+    zd, zs = z(dense), z(sparse)
+    floor_d, floor_s = min(zd.values(), default=0.0), min(zs.values(), default=0.0)  # missing = worst seen
+    scores = {p: zd.get(p, floor_d) + zs.get(p, floor_s) for p in {**zd, **zs}}
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
 
 def _text(p) -> str:
     from rag.bm25 import paper_text
@@ -128,12 +177,12 @@ def _repeat_title(p, times: int, paper_text) -> str:
     return "\n".join([p.title or ""] * (times - 1) + [paper_text(p)])
 
 
-def _build(docs: list[str], ids: list[str]):
+def _build(docs: list[str], ids: list[str], **params):
     import bm25s
 
     from rag.bm25 import BM25Index, tokenize
 
-    model = bm25s.BM25()
+    model = bm25s.BM25(**params)
     model.index([tokenize(d) for d in docs], show_progress=False)
     return BM25Index(model, ids, "")
 
@@ -168,6 +217,11 @@ def rank_all(lv: Levers, question: str) -> tuple[dict[str, list[str]], dict]:
     n = content_words(question)
     w = 0.3 if n <= 4 else 0.7 if n >= 12 else 0.5
     out["shape weight"] = [p for p, _ in fuse(dense, sparse, weight=w)]
+    out["rrf"] = [p for p, _ in fuse(dense, sparse, method="rrf")]
+    out["zscore"] = [p for p, _ in zscore_fusion(dense, sparse)]
+    out["dense prf"] = [p for p, _ in fuse(lv.dense_prf(qv, out["default"], allowed), sparse)]
+    out["bm25 k1=0.9 b=0.4"] = [p for p, _ in fuse(dense, _top(lv.anserini, lv.anserini.scores(question), 50,
+                                                                allowed))]
     return out, {"dense": dense, "sparse": sparse, "applied": applied}
 
 
