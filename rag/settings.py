@@ -86,8 +86,9 @@ class Settings(BaseSettings):
     candidates: int = Field(50, ge=5, le=1000, description="Candidates each retriever returns before fusion.")
     dense_score: Literal["best", "best+mean"] = Field(
         "best", description="A paper's dense score: its best chunk's cosine, or best+mean = the mean of that and "
-        "its mean chunk cosine (nDCG@10 +0.01-0.02 at 74,766 papers, but recall@5 lower on paraphrases and about "
-        "40 ms more a query; see BENCHMARKS.md).",
+        "its mean chunk cosine (nDCG@10 +0.013 to +0.021 on three question sets at 74,766 papers, about 1 ms more a "
+        "query with the chunk matrix in memory; it changes the top 5 of a quarter to a third of questions on small "
+        "stores, whose answers are not re-measured yet; see BENCHMARKS.md).",
     )
     exact_limit: int = Field(
         500_000, ge=0, le=100_000_000,
