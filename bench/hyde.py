@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from levers import _allowed, _top, metrics  # noqa: E402  (bench/levers.py)
+from levers import _allowed, _top, dense_rank, metrics  # noqa: E402  (bench/levers.py)
 from retrieval import bootstrap  # noqa: E402  (bench/retrieval.py)
 
 MAX_TOKENS = 100
@@ -74,18 +74,6 @@ def write(paths: list[Path], out: Path) -> None:
             f.write(json.dumps({"id": q.id, "question": q.question, "hypothesis": text, "seconds": seconds}) + "\n")
             f.flush()
             print(f"  {i}/{len(todo)} {q.id} {seconds}s", file=sys.stderr)
-
-
-def dense_rank(r, vector: np.ndarray, allowed, depth: int = 50) -> list[tuple[str, float]]:
-    """Papers by their best chunk's cosine with `vector`, as the shipped dense search ranks them."""
-    matrix = r.matrix()
-    if matrix is None:
-        raise SystemExit("hyde.py measure needs the in-memory chunk matrix (the store is over RAG_EXACT_LIMIT)")
-    seen: dict[str, float] = {}
-    for _, pid, cos in matrix.nearest(vector, depth, allowed):
-        if pid not in seen and (allowed is None or pid in allowed):
-            seen[pid] = cos
-    return list(seen.items())
 
 
 def unit(v: np.ndarray) -> np.ndarray:

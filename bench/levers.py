@@ -126,8 +126,7 @@ class Levers:
         out = [(p, (best + statistics.fmean(per[p])) / 2 if per.get(p) else best) for p, best in dense]
         return sorted(out, key=lambda kv: -kv[1])
 
-    def dense_prf(self, qv, first: list[str], allowed, *, docs: int = 3, weight: float = 0.5,
-                  depth: int = 50) -> list[tuple[str, float]]:
+    def dense_prf(self, qv, first: list[str], allowed, *, docs: int = 3, weight: float = 0.5) -> list[tuple[str, float]]:
         import numpy as np
 
         matrix = self.r.matrix()
@@ -141,11 +140,19 @@ class Levers:
         if not best:
             return []
         v = np.asarray(qv, dtype=np.float32) + weight * np.mean(best, axis=0)
-        v /= np.linalg.norm(v) or 1.0
-        seen: dict[str, float] = {}
-        for _, pid, cos in matrix.nearest(v, depth, allowed):
-            seen.setdefault(pid, cos)
-        return list(seen.items())
+        return dense_rank(self.r, v / (np.linalg.norm(v) or 1.0), allowed)
+
+
+def dense_rank(r, vector, allowed, depth: int = 50) -> list[tuple[str, float]]:
+    """Papers by their best chunk's cosine with `vector`, as the shipped dense search ranks them."""
+    matrix = r.matrix()
+    if matrix is None:
+        raise SystemExit("this lever needs the in-memory chunk matrix (the store is over RAG_EXACT_LIMIT)")
+    seen: dict[str, float] = {}
+    for _, pid, cos in matrix.nearest(vector, depth, allowed):
+        if pid not in seen and (allowed is None or pid in allowed):
+            seen[pid] = cos
+    return list(seen.items())
 
 
 def _row_vector(matrix, pid: str, k: int):

@@ -3,7 +3,7 @@
     RAG_DATA_DIR=/work/store74k .venv/bin/python bench/shortlist.py eval/datasets/seeds.jsonl \
         eval/datasets/arxiv200.jsonl eval/datasets/arxiv200b.jsonl
 
-Reads the store's saved chunk-vector matrix (`rag.vectors`, `RAG_DATA_DIR/cache/vectors/*.npz`),
+Reads the store's chunk-vector matrix as the dense search does (`Retriever.matrix`, `rag.vectors`),
 fits a PCA basis on 20,000 random rows, projects every row to k dimensions, and for each question
 of the files (embedded with the store's model) compares the shipped exact search (every row
 scored, top 50 chunks) with a shortlist: the projected rows scored, the best N kept, those N
@@ -14,32 +14,31 @@ Not measured: paper rankings or recall (the overlap of chunk lists bounds their 
 
 from __future__ import annotations
 
-import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 
 def main() -> None:
-    from rag.embeddings import embedder_for
+    from rag.eval.datasets import load_questions
+    from rag.retrieval import Retriever
     from rag.settings import load_settings
 
-    settings = load_settings()
-    files = sorted((settings.data_dir / "cache" / "vectors").glob("*.npz"))
-    if not files:
-        raise SystemExit(f"no saved chunk matrix under {settings.data_dir}/cache/vectors: run rag ingest first")
-    with np.load(files[-1]) as saved:
-        vectors = saved["vectors"]
+    retriever = Retriever(load_settings())
+    matrix = retriever.matrix()  # the store's own matrix, as the dense search reads it
+    if matrix is None:
+        raise SystemExit("no chunk matrix: the store is empty or over RAG_EXACT_LIMIT")
+    vectors = matrix.vectors
     print(f"matrix: {vectors.shape[0]} chunks x {vectors.shape[1]}", file=sys.stderr)
     rng = np.random.default_rng(0)
     sample = vectors[rng.choice(len(vectors), min(20000, len(vectors)), replace=False)]
     started = time.perf_counter()
     _, s, vt = np.linalg.svd(sample - sample.mean(0), full_matrices=False)
     print(f"PCA fit: {time.perf_counter() - started:.1f}s", file=sys.stderr)
-    embedder = embedder_for(settings)
-    questions = [json.loads(line)["question"] for path in sys.argv[1:] for line in open(path) if line.strip()]
-    queries = np.array([embedder.embed_query(q) for q in questions], dtype=np.float32)
+    questions = [q.question for path in sys.argv[1:] for q in load_questions(Path(path)).questions]
+    queries = np.array([retriever.embedder.embed_query(q) for q in questions], dtype=np.float32)
     print(f"{'k':>4}{'N':>6}{'kept var':>9}{'overlap':>9}{'worst':>7}{'exact p50/p95 ms':>18}{'shortlist p50/p95 ms':>22}")
     for k in (64, 96, 128):
         basis = np.ascontiguousarray(vt[:k].T.astype(np.float32))
