@@ -101,20 +101,34 @@ def detect_authors(question: str, known: Iterable[str] | AuthorIndex,
     q = normalise_text(question).split()
     initials = _typed_initials(question)
     found: list[str] = []
+    named: set[int] = set()  # word positions inside a full name found so far ("Bobby" of "Bobby He")
     for j in range(len(q), 0, -1):
         for i in range(max(0, j - 3), j):
             names = index.by_last.get(" ".join(q[i:j]))
-            if not names:
+            if not names or named.intersection(range(i, j)):
                 continue
-            full = [n for n in names for s in range(max(0, i - 4), i)
-                    if all(len(w) > 1 or w in initials for w in q[s:i]) and author_matches(q[s:j], index.tokens[n])]
+            full, start = _longest_naming(q, i, j, names, index, initials)
             last = " ".join(q[i:j])
             if full:
                 found.extend(full)
+                named.update(range(start, j))
             elif (len(names) == 1 and len(last.replace(" ", "")) >= 4
                   and not (is_common and is_common(last))):
                 found.append(names[0])
     return list(dict.fromkeys(found))
+
+
+def _longest_naming(q: list[str], i: int, j: int, names: list[str], index: AuthorIndex,
+                    initials: set[str]) -> tuple[list[str], int]:
+    """The collection names the longest written name ending at q[i:j] (up to four words before the
+    last name) matches, and where that name starts: "Peter J. Liu" is Peter J. Liu only, not every
+    J. Liu of the collection, though "J. Liu" alone still names them all."""
+    for s in range(max(0, i - 4), i):
+        if all(len(w) > 1 or w in initials for w in q[s:i]):
+            full = [n for n in names if author_matches(q[s:j], index.tokens[n])]
+            if full:
+                return full, s
+    return [], i
 
 
 # ---------------------------------------------------------------- years

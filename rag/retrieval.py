@@ -192,10 +192,12 @@ class Catalog:
         df = self.bm25.document_frequency(tokens[-1])
         return df - self.last_name_papers.get(last_name, 0) >= 2
 
-    def resolve(self, f: Filters) -> tuple[Filters, set[str] | None, dict | None]:
+    def resolve(self, f: Filters, *, detected_authors: bool = False) -> tuple[Filters, set[str] | None, dict | None]:
         """Filters as collection values, the paper ids they allow (None = all), and a Chroma `where`.
 
-        A value that matches nothing stays as given, and the allowed set is then empty.
+        A value that matches nothing stays as given, and the allowed set is then empty. Authors a
+        question named (`detected_authors`) are already every collection name the question's words
+        name, so they are taken as they are (resolving 300 "J. Liu"s again took 0.6 s at 74k papers).
         """
         allowed: set[str] | None = None
         clauses: list[dict] = []
@@ -206,7 +208,8 @@ class Catalog:
             allowed = set(ids) if allowed is None else allowed & ids
 
         if f.authors:
-            names = list(dict.fromkeys(n for a in f.authors for n in self.authors.resolve(a)))
+            names = list(dict.fromkeys(n for a in f.authors for n in (
+                [a] if detected_authors and a in self.by_author else self.authors.resolve(a))))
             out.authors = names or list(f.authors)
             narrow(set().union(*(self.by_author[n] for n in names)) if names else set())
             clauses.append(_any_of("authors", names))
@@ -328,7 +331,7 @@ class Retriever:
         f = dataclasses.replace(Filters.from_dict(filters))
         f.authors, f.categories, f.months = list(f.authors), list(f.categories), list(f.months)
         auto = _apply_detected(question, f, cat) if auto_filters else []
-        resolved, allowed, where = cat.resolve(f)
+        resolved, allowed, where = cat.resolve(f, detected_authors="authors" in auto)
         applied = {**resolved.to_dict(), "auto": auto}
         if allowed is not None:
             applied["matched_papers"] = len(allowed)

@@ -155,3 +155,20 @@ def test_a_ratio_answers_how_many_times_and_how_much():
     for question in ("How many times faster is Griffin than a Transformer?", "How much faster is inference?"):
         assert not asks_for_count(question)
         assert states_quantity("Inference is up to 1.75x faster [1].", question)
+
+
+@pytest.mark.parametrize("question, found", [
+    # the longest written name decides: "Peter J. Liu" is not every J. Liu of the collection
+    ("What did Mitchell Wortsman and Peter J. Liu write?", ["Peter J. Liu", "Mitchell Wortsman"]),
+    ("papers by J. Liu on graphs", ["Jason Liu", "Jun Liu", "Peter J. Liu"]),  # an initial alone names them all
+    ("What did Jason Liu publish?", ["Jason Liu"]),
+    # "Bobby" is part of the written name "Bobby He", not T. Christy Bobby's last name
+    ("What did Bobby He and Thomas Hofmann write about?", ["Thomas Hofmann", "Bobby He"]),
+    ("What did Bobby write about?", ["T. Christy Bobby"]),
+])
+def test_a_written_full_name_names_only_its_own_authors(question, found):
+    from rag.questions import detect_authors
+
+    known = ["Peter J. Liu", "Jason Liu", "Jun Liu", "Mitchell Wortsman", "Bobby He", "T. Christy Bobby",
+             "Thomas Hofmann"]
+    assert detect_authors(question, known) == found

@@ -208,3 +208,14 @@ def test_a_papers_dense_score_is_its_best_and_mean_chunk_cosine(sample, retrieve
         assert dict(best_only.dense)[pid] == pytest.approx(float(sims.max()), abs=1e-5)
         assert dict(mixed.dense)[pid] == pytest.approx((float(sims.max()) + float(sims.mean())) / 2, abs=1e-5)
     assert [s for _, s in mixed.dense] == sorted((s for _, s in mixed.dense), reverse=True)
+
+
+def test_detected_authors_are_taken_as_named_and_typed_ones_are_resolved(retriever):
+    cat = retriever.catalog
+    typed, allowed, _ = cat.resolve(Filters(authors=["J. Co-Reyes"]))
+    assert typed.authors == [COREYES] and allowed
+    # a question's names come from the collection already (detect_filters matched them): no second lookup
+    same, allowed_too, _ = cat.resolve(Filters(authors=[COREYES]), detected_authors=True)
+    assert same.authors == [COREYES] and allowed_too == allowed
+    # a name the collection does not hold is still looked up, detected or not
+    assert cat.resolve(Filters(authors=["Co-Reyes"]), detected_authors=True)[0].authors == [COREYES]
