@@ -160,20 +160,6 @@ def _row_vector(matrix, pid: str, k: int):
     return matrix.vectors[matrix._rows[matrix._index[pid]][k]]
 
 
-def zscore_fusion(dense: list[tuple[str, float]], sparse: list[tuple[str, float]]) -> list[tuple[str, float]]:
-    def z(pairs):
-        if len(pairs) < 2:
-            return {p: 1.0 for p, _ in pairs}
-        vals = [s for _, s in pairs]
-        mu, sd = statistics.fmean(vals), statistics.pstdev(vals) or 1.0
-        return {p: (s - mu) / sd for p, s in pairs}
-
-    zd, zs = z(dense), z(sparse)
-    floor_d, floor_s = min(zd.values(), default=0.0), min(zs.values(), default=0.0)  # missing = worst seen
-    scores = {p: zd.get(p, floor_d) + zs.get(p, floor_s) for p in {**zd, **zs}}
-    return sorted(scores.items(), key=lambda kv: -kv[1])
-
-
 def _text(p) -> str:
     from rag.bm25 import paper_text
 
@@ -225,7 +211,7 @@ def rank_all(lv: Levers, question: str) -> tuple[dict[str, list[str]], dict]:
     w = 0.3 if n <= 4 else 0.7 if n >= 12 else 0.5
     out["shape weight"] = [p for p, _ in fuse(dense, sparse, weight=w)]
     out["rrf"] = [p for p, _ in fuse(dense, sparse, method="rrf")]
-    out["zscore"] = [p for p, _ in zscore_fusion(dense, sparse)]
+    out["zscore"] = [p for p, _ in fuse(dense, sparse, method="zscore")]
     out["dense prf"] = [p for p, _ in fuse(lv.dense_prf(qv, out["default"], allowed), sparse)]
     out["bm25 k1=0.9 b=0.4"] = [p for p, _ in fuse(dense, _top(lv.anserini, lv.anserini.scores(question), 50,
                                                                 allowed))]

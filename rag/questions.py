@@ -96,10 +96,13 @@ def detect_authors(question: str, known: Iterable[str] | AuthorIndex,
                    is_common: Callable[[str], bool] | None = None) -> list[str]:
     """Collection authors the question names: a full name (middle initials optional; an initial
     only when written as one, a capital letter), or a distinctive last name alone: >= 4 letters, one collection author only, and not a word the
-    collection's text uses (`is_common(last_name)`, e.g. 'Power' or 'Long')."""
+    collection's text uses (`is_common(last_name)`, e.g. 'Power' or 'Long'), nor written after
+    another capitalised word that cannot be that author's first name ("the Sistine Chapel" is not
+    Laetitia Chapel's; "Yoshua Bengio" may be Y. Bengio's)."""
     index = _as_index(known)
     q = normalise_text(question).split()
     initials = _typed_initials(question)
+    proper = _proper_words(question, len(q))
     found: list[str] = []
     named: set[int] = set()  # word positions inside a full name found so far ("Bobby" of "Bobby He")
     for j in range(len(q), 0, -1):
@@ -113,9 +116,27 @@ def detect_authors(question: str, known: Iterable[str] | AuthorIndex,
                 found.extend(full)
                 named.update(range(start, j))
             elif (len(names) == 1 and len(last.replace(" ", "")) >= 4
-                  and not (is_common and is_common(last))):
+                  and not (is_common and is_common(last))
+                  and not (i > 0 and proper[i - 1] and q[i - 1][0] not in _first_initials(index.tokens[names[0]], last))):
                 found.append(names[0])
     return list(dict.fromkeys(found))
+
+
+def _proper_words(question: str, n: int) -> list[bool]:
+    """For each normalised word of the question: True when it comes from a capitalised word that
+    does not start a sentence (a proper noun's word: "Sistine" in "the Sistine Chapel")."""
+    out, prev = [], ""
+    for word in question.split():
+        tokens = normalise_text(word).split()
+        cap = word[:1].isupper() and bool(prev) and prev[-1] not in ".?!:;\"'("
+        out.extend([cap] * len(tokens))
+        prev = word if tokens or not prev else prev
+    return out if len(out) == n else [False] * n
+
+
+def _first_initials(tokens: list[str], last: str) -> set[str]:
+    """The first letters of a name's words before its last name."""
+    return {w[0] for w in tokens[: len(tokens) - len(last.split())]}
 
 
 def _longest_naming(q: list[str], i: int, j: int, names: list[str], index: AuthorIndex,

@@ -125,12 +125,28 @@ def minmax_fusion(dense: dict[str, float], sparse: dict[str, float], alpha: floa
     return {p: alpha * nd.get(p, 0.0) + (1 - alpha) * ns.get(p, 0.0) for p in {**nd, **ns}}
 
 
+def zscore_fusion(dense: dict[str, float], sparse: dict[str, float]) -> dict[str, float]:
+    """Each retriever's scores standardised over its own candidates (mean 0, sd 1), then summed: a
+    retriever whose best paper stands far above its others counts more. A paper missing from one
+    list gets that list's lowest standardised score."""
+    def z(d: dict[str, float]) -> dict[str, float]:
+        if len(d) < 2:
+            return {p: 1.0 for p in d}
+        vals = np.fromiter(d.values(), dtype=np.float64)
+        mu, sd = float(vals.mean()), float(vals.std()) or 1.0
+        return {p: (s - mu) / sd for p, s in d.items()}
+
+    zd, zs = z(dense), z(sparse)
+    floor_d, floor_s = min(zd.values(), default=0.0), min(zs.values(), default=0.0)
+    return {p: zd.get(p, floor_d) + zs.get(p, floor_s) for p in {**zd, **zs}}
+
+
 def fuse(dense: list[tuple[str, float]], sparse: list[tuple[str, float]], *, mode: str = "hybrid",
          rrf_k: int = 60, method: str = FUSION, weight: float = FUSION_WEIGHT) -> list[tuple[str, float]]:
     """Paper ranking for `mode` from the dense and BM25 rankings (best first): (paper id, score).
 
-    method: "minmax" (dense share `weight`), "rrf" (plain, constant `rrf_k`), "wrrf" (RRF with
-    the dense ranking weighted 2 * weight and BM25 2 * (1 - weight)).
+    method: "minmax" (dense share `weight`), "zscore" (`zscore_fusion`), "rrf" (plain, constant
+    `rrf_k`), "wrrf" (RRF with the dense ranking weighted 2 * weight and BM25 2 * (1 - weight)).
     """
     if mode == "dense":
         return list(dense)
@@ -138,6 +154,8 @@ def fuse(dense: list[tuple[str, float]], sparse: list[tuple[str, float]], *, mod
         return list(sparse)
     if method == "minmax":
         scores = minmax_fusion(dict(dense), dict(sparse), weight)
+    elif method == "zscore":
+        scores = zscore_fusion(dict(dense), dict(sparse))
     else:
         weights = [2 * weight, 2 * (1 - weight)] if method == "wrrf" else None
         scores = rrf([[p for p, _ in dense], [p for p, _ in sparse]], rrf_k, weights)

@@ -79,9 +79,10 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field(
         "hybrid", description="hybrid = dense (Chroma) and BM25 paper rankings fused; or one of them alone."
     )
-    fusion: Literal["minmax", "rrf"] = Field(
+    fusion: Literal["minmax", "zscore", "rrf"] = Field(
         "minmax", description="How hybrid fuses: minmax = mean of min-max scaled scores (measured best on "
-        "SciFact and the seed questions), rrf = reciprocal rank fusion.",
+        "SciFact and the seed questions), zscore = sum of scores standardised over each retriever's "
+        "candidates, rrf = reciprocal rank fusion.",
     )
     candidates: int = Field(50, ge=5, le=1000, description="Candidates each retriever returns before fusion.")
     dense_score: Literal["best", "best+mean"] = Field(

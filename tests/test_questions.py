@@ -172,3 +172,17 @@ def test_a_written_full_name_names_only_its_own_authors(question, found):
     known = ["Peter J. Liu", "Jason Liu", "Jun Liu", "Mitchell Wortsman", "Bobby He", "T. Christy Bobby",
              "Thomas Hofmann"]
     assert detect_authors(question, known) == found
+
+
+@pytest.mark.parametrize("question, found", [
+    ("Who painted the ceiling of the Sistine Chapel?", []),  # another capitalised word, not her first name
+    ("What did Chapel find about probing vision transformers?", ["Laetitia Chapel"]),
+    ("What did L. Chapel find?", ["Laetitia Chapel"]),
+    ("Papers by Laetitia Chapel", ["Laetitia Chapel"]),
+    ("Which papers did Yoshua Bengio write?", ["Y. Bengio"]),  # the written first name fits the initial
+    ("Chapel on probing", ["Laetitia Chapel"]),  # a question may start with the name
+])
+def test_a_last_name_inside_another_proper_name_is_not_an_author(question, found):
+    from rag.questions import detect_authors
+
+    assert detect_authors(question, ["Laetitia Chapel", "Y. Bengio"]) == found
