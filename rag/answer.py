@@ -27,10 +27,12 @@ import time
 from collections.abc import Iterator
 from functools import lru_cache
 
+import numpy as np
+
 from rag.bm25 import tokenize
 from rag.bylines import byline
 from rag.chunking import HEADER_AUTHORS
-from rag.citations import clean_citations, cited_keys, defang, filter_stream, split_sentences
+from rag.citations import clean_citations, cited_keys, defang, filter_stream, split_sentences, strip_keys
 from rag.context import compact_passages
 from rag.evidence import evidence_score
 from rag.extractive import cite, extractive_answer, is_listing_question, listing_answer
@@ -168,13 +170,25 @@ class AnswerChain:
             raw, passages = yield from self._refocus(answer, question, raw, passages, whole[1], started)
         if self.settings.quote_rescue and is_abstention(clean_citations(raw, passages)[0]) and not asks_for_detail(
                 question):
-            # the model declined a question its closest papers match: show their best sentences, quoted
+            # the model declined a question its closest papers match: show their best sentences, quoted,
+            # when one of them is about the question (else the decline stands)
             quotes = close_to_best(whole, found.sources, self.settings.quote_min_share)
-            answer.quoted = True
-            yield StreamEvent("reset")
-            yield from self._by_code(answer, extractive_answer(question, quotes, max_sentences=2), quotes, started)
-            return
+            text = extractive_answer(question, quotes, max_sentences=2)
+            if self._about(question, text):
+                answer.quoted = True
+                yield StreamEvent("reset")
+                yield from self._by_code(answer, text, quotes, started)
+                return
         yield from self._finish(answer, raw, passages, started, wants_figure=figure)
+
+    def _about(self, question: str, text: str) -> bool:
+        """True when some sentence of `text` (citation keys stripped) has a cosine similarity with the
+        question of at least `quote_min_similarity`."""
+        sentences = [strip_keys(s) for s in split_sentences(text) if strip_keys(s).strip()]
+        if not sentences:
+            return False
+        vectors = np.asarray(self.embed([question, *sentences]), dtype=np.float32)
+        return float(np.max(vectors[1:] @ vectors[0])) >= self.settings.quote_min_similarity
 
     def _write(self, answer: Answer, question: str, passages: dict[int, Passage], started: float):
         """Ask the model with these sources, streaming its (citation-filtered) tokens; returns its raw

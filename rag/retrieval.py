@@ -145,8 +145,9 @@ def fuse(dense: list[tuple[str, float]], sparse: list[tuple[str, float]], *, mod
          rrf_k: int = 60, method: str = FUSION, weight: float = FUSION_WEIGHT) -> list[tuple[str, float]]:
     """Paper ranking for `mode` from the dense and BM25 rankings (best first): (paper id, score).
 
-    method: "minmax" (dense share `weight`), "zscore" (`zscore_fusion`), "rrf" (plain, constant
-    `rrf_k`), "wrrf" (RRF with the dense ranking weighted 2 * weight and BM25 2 * (1 - weight)).
+    method: "minmax" (dense share `weight`), "rrf" (plain, constant `rrf_k`), "wrrf" (RRF with the
+    dense ranking weighted 2 * weight and BM25 2 * (1 - weight)), "zscore" (`zscore_fusion`; measured,
+    not a setting: its scores are not on the 0-1 scale `source_min_share` reads, BENCHMARKS.md).
     """
     if mode == "dense":
         return list(dense)

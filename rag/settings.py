@@ -79,10 +79,9 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field(
         "hybrid", description="hybrid = dense (Chroma) and BM25 paper rankings fused; or one of them alone."
     )
-    fusion: Literal["minmax", "zscore", "rrf"] = Field(
+    fusion: Literal["minmax", "rrf"] = Field(
         "minmax", description="How hybrid fuses: minmax = mean of min-max scaled scores (measured best on "
-        "SciFact and the seed questions), zscore = sum of scores standardised over each retriever's "
-        "candidates, rrf = reciprocal rank fusion.",
+        "SciFact and the seed questions), rrf = reciprocal rank fusion.",
     )
     candidates: int = Field(50, ge=5, le=1000, description="Candidates each retriever returns before fusion.")
     dense_score: Literal["best", "best+mean"] = Field(
@@ -125,6 +124,13 @@ class Settings(BaseSettings):
         description="When the model declines a question that does not ask for a quantity or a setting, show "
         "the best-matching sentences of the closest papers instead, quoted and cited (measured on both "
         "question sets, see BENCHMARKS.md); false = the decline stands.",
+    )
+    quote_min_similarity: float = Field(
+        0.3, ge=-1.0, le=1.0,
+        description="The quote rescue shows its quotes only when one of them has at least this cosine "
+        "similarity with the question (same MiniLM as retrieval); else the model's decline stands. At 75,000 "
+        "papers some paper shares an off-topic question's rare word (a TIDES simulator for 'Why are there two "
+        "high tides a day?'); measured in BENCHMARKS.md; -1 = always rescue.",
     )
     refocus: bool = Field(
         True,

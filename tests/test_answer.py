@@ -341,6 +341,17 @@ def test_a_declined_question_is_answered_by_quotes_from_the_closest_paper(rescui
     assert "[" + str(answer.citations[0].key) + "]" in answer.text and answer.invalid_citations == []
 
 
+def test_quotes_not_about_the_question_leave_the_decline_standing(store_dir, server):
+    """The rescue shows quotes only when one is close to the question (`quote_min_similarity`): with
+    a bar no sentence reaches, the model's decline stands, and the reason says the model declined."""
+    strict = Assistant(Settings(data_dir=store_dir, backend="openai", llm_base_url=server.base_url,
+                                llm_model="fake-model", quote_min_similarity=0.99))
+    server.enqueue(NO_ANSWER, sure=0.3)
+    answer = strict.ask(Q)
+    assert answer.abstained and answer.abstain_reason == "model_declined" and not answer.quoted
+    assert answer.citations == [] and answer.sources  # the sources are still listed
+
+
 def test_a_declined_question_asking_for_a_quantity_stays_declined(rescuing, server):
     server.enqueue(NO_ANSWER, sure=0.3)
     answer = rescuing.ask("How many training tokens was Griffin trained on?")

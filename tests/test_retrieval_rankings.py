@@ -45,3 +45,20 @@ def test_a_small_filter_is_scored_exactly_from_the_stored_chunks(retriever):
     stored = retriever.store.chunks(paper_ids=sorted(allowed))
     best = max(float(v @ ranks.query_vector) for v in stored.embeddings)
     assert ranks.dense[0][1] == pytest.approx(best, abs=1e-6)
+
+
+def test_zscore_fusion_lets_a_retriever_whose_best_stands_out_decide():
+    """Each list's scores standardised over its own candidates, then summed: BM25's "b", far above
+    its other candidates, outweighs dense's narrow preference for "a"; a paper missing from a list
+    gets that list's lowest standardised score; one list alone keeps its order."""
+    from rag.retrieval import fuse, zscore_fusion
+
+    dense = [("a", 0.50), ("b", 0.49), ("c", 0.30), ("d", 0.29)]
+    sparse = [("b", 9.0), ("a", 2.0), ("c", 1.9), ("d", 1.8)]
+    assert [p for p, _ in fuse(dense, sparse, method="zscore")] == ["b", "a", "c", "d"]
+    scores = zscore_fusion(dict(dense), {"b": 9.0, "c": 2.0})  # a and d have no BM25 score
+    dense_only = zscore_fusion(dict(dense), {})
+    # BM25 standardised: b +1, c -1; a and d each get the floor, -1
+    assert scores["b"] - dense_only["b"] == pytest.approx(1.0)
+    assert scores["a"] - dense_only["a"] == pytest.approx(-1.0) == scores["d"] - dense_only["d"]
+    assert [p for p, _ in fuse(dense, [], method="zscore")] == ["a", "b", "c", "d"]
