@@ -80,14 +80,20 @@ def _as_index(known: Iterable[str] | AuthorIndex) -> AuthorIndex:
     return known if isinstance(known, AuthorIndex) else AuthorIndex(known)
 
 
+def _opens_sentence(before: str) -> bool:
+    """True when a word written after `before` starts a sentence (nothing before it, or a sentence
+    mark or opening quote/bracket just before): its capital is grammar, not a name's."""
+    before = before.rstrip()
+    return not before or before[-1] in ".?!:;\"'("
+
+
 def _typed_initials(question: str) -> set[str]:
     """Letters the question writes as an initial: a capital standing alone, with a full stop ("A.
     Way") or inside a sentence ("by J Smith"). A lowercase one-letter word ("a way to simulate") and
     a capital that starts a sentence ("A way to ...") are English, not initials."""
     out = set()
     for m in re.finditer(r"(?<![\w'])([A-Z])(\.)?(?![\w'])", question):
-        before = question[: m.start()].rstrip()
-        if m.group(2) or (before and before[-1] not in ".?!:;\"'("):
+        if m.group(2) or not _opens_sentence(question[: m.start()]):
             out.add(m.group(1).lower())
     return out
 
@@ -128,7 +134,7 @@ def _proper_words(question: str, n: int) -> list[bool]:
     out, prev = [], ""
     for word in question.split():
         tokens = normalise_text(word).split()
-        cap = word[:1].isupper() and bool(prev) and prev[-1] not in ".?!:;\"'("
+        cap = word[:1].isupper() and not _opens_sentence(prev)
         out.extend([cap] * len(tokens))
         prev = word if tokens or not prev else prev
     return out if len(out) == n else [False] * n
