@@ -88,8 +88,8 @@ class Settings(BaseSettings):
         "best", description="A paper's dense score: its best chunk's cosine, or best+mean = the mean of that and "
         "its mean chunk cosine (nDCG@10 +0.013 to +0.021 on three question sets at 74,766 papers, about 1 ms more a "
         "query with the chunk matrix in memory; it changes the top 5 of a quarter to a third of questions on small "
-        "stores; with the local model on the 45-paper seeds one answer got better and one was declined; see "
-        "BENCHMARKS.md).",
+        "stores; with the local model on those questions one seed answer got better and one was declined, two "
+        "arxiv200 answers got worse, no arxiv200b answer moved; see BENCHMARKS.md).",
     )
     exact_limit: int = Field(
         500_000, ge=0, le=100_000_000,
