@@ -140,7 +140,7 @@ class MiniLMEmbedder:
         Ingest's batches keep the spinning one (12% faster on 2 cores); a question's embedding is
         followed by the dense scan, whose BLAS threads a spinning pool would starve (measured at
         74k papers on 2 cores: embedding 13.8 -> 9.8 ms, the scan 18.1 -> 10.0 ms, p50;
-        BENCHMARKS "Retrieval latency without busy-waiting threads")."""
+        BENCHMARKS "Retrieval latency: the goal is met")."""
         if self._query_session is None:
             with self._lock:
                 if self._query_session is None:

@@ -123,7 +123,8 @@ def detect_authors(question: str, known: Iterable[str] | AuthorIndex,
                 named.update(range(start, j))
             elif (len(names) == 1 and len(last.replace(" ", "")) >= 4
                   and not (is_common and is_common(last))
-                  and not (i > 0 and proper[i - 1] and q[i - 1][0] not in _first_initials(index.tokens[names[0]], last))):
+                  and not (i > 0 and proper[i - 1]
+                           and q[i - 1][0] not in _first_initials(index.tokens[names[0]], last))):
                 found.append(names[0])
     return list(dict.fromkeys(found))
 
