@@ -184,7 +184,7 @@ class AnswerChain:
     def _about(self, question: str, text: str) -> bool:
         """True when some sentence of `text` (citation keys stripped) has a cosine similarity with the
         question of at least `quote_min_similarity`."""
-        sentences = [strip_keys(s) for s in split_sentences(text) if strip_keys(s).strip()]
+        sentences = [bare for s in split_sentences(text) if (bare := strip_keys(s)).strip()]
         if not sentences:
             return False
         vectors = np.asarray(self.embed([question, *sentences]), dtype=np.float32)

